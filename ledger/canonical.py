@@ -1,0 +1,134 @@
+"""Canonical encoding: the bytes every event hash is computed over.
+
+The rule, reproducible in any language (tools/verify_export.py re-implements it with the standard library):
+- JSON, UTF-8, object keys sorted by code point, separators "," and ":" with no whitespace, non-ASCII
+  characters written as themselves (not \\u escapes).
+- Decimals are JSON strings in plain notation: no exponent, no trailing zeros after the point, no point for
+  integers, "0" for zero (never "-0"). `Decimal("1.50")` -> "1.5", `Decimal("1E+2")` -> "100".
+- Timestamps are UTC ISO 8601 with exactly six fractional digits and a "Z": 2026-03-30T00:00:00.000000Z.
+- Floats are refused everywhere: binary floats cannot represent share quantities or cents exactly.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from .errors import InvalidEvent
+
+GENESIS_HASH = "0" * 64
+AMOUNT_MAX_SCALE = 18  # NUMERIC(38, 18) in the postings table
+AMOUNT_MAX_INTEGER_DIGITS = 20
+
+
+def decimal_str(value: Decimal) -> str:
+    if not value.is_finite():
+        raise InvalidEvent("invalid_amount", f"amount must be a finite number, got {value}")
+    if value == 0:
+        return "0"
+    text = format(value.normalize(), "f")
+    return text
+
+
+def parse_amount(value: Any, field: str = "amount") -> Decimal:
+    """A posting amount: Decimal, int or decimal string; never float; at most 18 decimal places."""
+    if isinstance(value, bool) or isinstance(value, float):
+        raise InvalidEvent("float_not_allowed" if isinstance(value, float) else "invalid_amount",
+                           f"{field} must be a Decimal or decimal string, not {type(value).__name__}")
+    if isinstance(value, Decimal):
+        amount = value
+    elif isinstance(value, int):
+        amount = Decimal(value)
+    elif isinstance(value, str):
+        try:
+            amount = Decimal(value.strip())
+        except InvalidOperation:
+            raise InvalidEvent("invalid_amount", f"{field} {value!r} is not a decimal number") from None
+    else:
+        raise InvalidEvent("invalid_amount", f"{field} must be a Decimal or decimal string, not {type(value).__name__}")
+    if not amount.is_finite():
+        raise InvalidEvent("invalid_amount", f"{field} must be finite, got {value!r}")
+    normalized = amount.normalize()
+    if normalized != 0 and -normalized.as_tuple().exponent > AMOUNT_MAX_SCALE:
+        raise InvalidEvent("invalid_amount", f"{field} {value!r} has more than {AMOUNT_MAX_SCALE} decimal places")
+    if normalized != 0 and normalized.adjusted() >= AMOUNT_MAX_INTEGER_DIGITS:
+        raise InvalidEvent("invalid_amount", f"{field} {value!r} is too large")
+    return normalized if normalized != 0 else Decimal(0)
+
+
+def timestamp_str(value: datetime) -> str:
+    if value.tzinfo is None:
+        raise InvalidEvent("naive_timestamp", "timestamps must be timezone-aware")
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def normalize_json(value: Any, path: str = "payload") -> Any:
+    """Payload/metadata value -> JSON-safe value with decimals as canonical strings. Refuses floats."""
+    if value is None or isinstance(value, (bool, str)):
+        if isinstance(value, str) and "\x00" in value:
+            raise InvalidEvent("invalid_payload", f"{path} contains a NUL character")
+        return value
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        raise InvalidEvent("float_not_allowed", f"{path} is a float; use a Decimal or a decimal string")
+    if isinstance(value, Decimal):
+        return decimal_str(value)
+    if isinstance(value, datetime):
+        return timestamp_str(value)
+    if isinstance(value, dict):
+        out = {}
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise InvalidEvent("invalid_payload", f"{path} has a non-string key {key!r}")
+            out[key] = normalize_json(item, f"{path}.{key}")
+        return out
+    if isinstance(value, (list, tuple)):
+        return [normalize_json(item, f"{path}[{i}]") for i, item in enumerate(value)]
+    raise InvalidEvent("invalid_payload", f"{path} has unsupported type {type(value).__name__}")
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def sha256_hex(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def event_hash(
+    *,
+    position: int,
+    stream_type: str,
+    stream_id: str,
+    version: int,
+    event_type: str,
+    schema_version: int,
+    payload: Any,
+    metadata: Any,
+    recorded_at: str,
+    effective_at: str,
+    postings: list[dict[str, str]],
+    prev_hash: str,
+) -> str:
+    """SHA-256 over the canonical encoding of one event, its postings and the previous event's hash."""
+    return sha256_hex(
+        dumps(
+            {
+                "position": position,
+                "stream_type": stream_type,
+                "stream_id": stream_id,
+                "version": version,
+                "event_type": event_type,
+                "schema_version": schema_version,
+                "payload": payload,
+                "metadata": metadata,
+                "recorded_at": recorded_at,
+                "effective_at": effective_at,
+                "postings": postings,
+                "prev_hash": prev_hash,
+            }
+        )
+    )

@@ -1,0 +1,69 @@
+"""Audit export: the events recorded in a period, one JSON object per line, verifiable without our database.
+
+Line 1 is a header; every other line is one event exactly as it was hashed (canonical strings for decimals
+and timestamps). `tools/verify_export.py` re-derives every hash from these lines alone.
+"""
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime, time, timedelta
+from typing import IO
+
+from django.db import connection, transaction
+
+from . import canonical
+from .log_scan import scan
+
+EXPORT_FORMAT = "shareledger-export/1"
+
+
+def event_line(event) -> dict:
+    return {
+        "position": event.position,
+        "stream_type": event.stream_type,
+        "stream_id": event.stream_id,
+        "version": event.version,
+        "event_type": event.event_type,
+        "schema_version": event.schema_version,
+        "payload": event.payload,
+        "metadata": event.metadata,
+        "recorded_at": canonical.timestamp_str(event.recorded_at),
+        "effective_at": canonical.timestamp_str(event.effective_at),
+        "postings": [{"account": p.account, "asset": p.asset, "amount": canonical.decimal_str(p.amount)}
+                     for p in event.postings],
+        "prev_hash": event.prev_hash,
+        "hash": event.hash,
+    }
+
+
+def export(out: IO[str], date_from: date, date_to: date) -> dict:
+    """Write events recorded from the start of date_from to the end of date_to (UTC). Returns the header."""
+    start = datetime.combine(date_from, time.min, tzinfo=UTC)
+    end = datetime.combine(date_to + timedelta(days=1), time.min, tzinfo=UTC)
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            # recorded_at never goes backwards along positions, so the period is one contiguous range.
+            cursor.execute(
+                "SELECT min(position), max(position), count(*) FROM ledger_event WHERE recorded_at >= %s AND recorded_at < %s",
+                [start, end],
+            )
+            first, last, count = cursor.fetchone()
+            prev_hash = canonical.GENESIS_HASH
+            if first and first > 1:
+                cursor.execute("SELECT hash FROM ledger_event WHERE position = %s", [first - 1])
+                prev_hash = cursor.fetchone()[0]
+        header = {
+            "format": EXPORT_FORMAT,
+            "from": date_from.isoformat(),
+            "to": date_to.isoformat(),
+            "first_position": first,
+            "last_position": last,
+            "event_count": count,
+            "prev_hash": prev_hash if first else None,
+            "generated_at": canonical.timestamp_str(datetime.now(UTC)),
+        }
+        out.write(canonical.dumps(header) + "\n")
+        if first:
+            for event in scan(first, last):
+                out.write(canonical.dumps(event_line(event)) + "\n")
+    return header

@@ -1,0 +1,36 @@
+import sys
+from datetime import date
+
+from django.core.management.base import BaseCommand, CommandError
+
+from ledger.export import export
+
+
+def _date(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise CommandError(f"{value!r} is not a date (YYYY-MM-DD)") from None
+
+
+class Command(BaseCommand):
+    help = "Export events recorded in a period as JSON lines, verifiable with tools/verify_export.py."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--from", dest="date_from", required=True)
+        parser.add_argument("--to", dest="date_to", required=True)
+        parser.add_argument("out", help="output file, or - for standard output")
+
+    def handle(self, *args, date_from, date_to, out, **options):
+        start, end = _date(date_from), _date(date_to)
+        if end < start:
+            raise CommandError(f"--to {end} is before --from {start}")
+        if out == "-":
+            header = export(sys.stdout, start, end)
+        else:
+            with open(out, "w", encoding="utf-8") as handle:
+                header = export(handle, start, end)
+        self.stderr.write(
+            f"exported {header['event_count']} events (positions {header['first_position']}..{header['last_position']})"
+            f" to {out}; verify with: python3 tools/verify_export.py {out}"
+        )

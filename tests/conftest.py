@@ -1,0 +1,55 @@
+"""Shared fixtures. Tests run against a real PostgreSQL (a fresh test database per session/worker).
+
+Events and postings cannot be deleted, not even by the test harness, so tests that need committed data
+(several processes, a real worker) use `committed_db` and never assume an empty log: each names its own
+streams and accounts with a unique suffix. Tests that run inside a rolled-back transaction use `db`.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def committed_db(django_db_setup, django_db_blocker):
+    """Database access with autocommit: what a test writes is visible to other processes and stays."""
+    with django_db_blocker.unblock():
+        yield
+
+
+@pytest.fixture
+def unique() -> str:
+    """A short unique suffix for stream ids and account names of one test."""
+    return uuid.uuid4().hex[:10]
+
+
+def database_url_from_settings() -> str:
+    from django.db import connection
+
+    s = connection.settings_dict
+    auth = s["USER"] + (f":{s['PASSWORD']}" if s["PASSWORD"] else "")
+    host = s["HOST"] or "127.0.0.1"
+    if host.startswith("/"):
+        return f"postgresql://{auth}@/{s['NAME']}?host={host}"
+    return f"postgresql://{auth}@{host}:{s['PORT'] or 5432}/{s['NAME']}"
+
+
+@pytest.fixture
+def subprocess_env(committed_db) -> dict[str, str]:
+    """Environment for a child process that must use this test session's database."""
+    env = dict(os.environ)
+    env["DATABASE_URL"] = database_url_from_settings()
+    env["DJANGO_SETTINGS_MODULE"] = "config.settings"
+    env["PYTHONPATH"] = str(ROOT)
+    return env
+
+
+def run_python(code: str, env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=timeout)

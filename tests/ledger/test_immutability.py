@@ -1,0 +1,141 @@
+"""The database itself refuses to change history; tampering around it is caught by both verifiers."""
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+from datetime import date
+
+import pytest
+from django.core.management import call_command
+from django.db import DatabaseError, connection, transaction
+
+from ledger import store
+from ledger.export import export
+from ledger.models import Event, IdempotencyRecord, Posting
+
+from .factories import ACTOR, transfer
+
+pytestmark = pytest.mark.django_db
+ROOT = __import__("pathlib").Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def recorded(unique):
+    return store.append("journal", unique, [transfer("shares_received", f"custody:alpaca:{unique}", "equity:opening", "10")],
+                        metadata=ACTOR, idempotency_key=f"imm-{unique}").events[0]
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "UPDATE ledger_event SET payload = '{}' WHERE position = %s",
+        "DELETE FROM ledger_event WHERE position = %s",
+        "UPDATE ledger_posting SET amount = 11 WHERE event_position = %s",
+        "DELETE FROM ledger_posting WHERE event_position = %s",
+        "UPDATE ledger_idempotency SET request_hash = 'x' WHERE key = (SELECT key FROM ledger_idempotency LIMIT 1 OFFSET 0) AND %s > 0",
+        "DELETE FROM ledger_idempotency WHERE %s > 0",
+        "TRUNCATE ledger_event CASCADE",
+        "TRUNCATE ledger_posting",
+        "TRUNCATE ledger_idempotency",
+    ],
+)
+def test_raw_sql_cannot_change_or_remove_history(recorded, sql):
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # run the deferred FK checks of the fixture's insert now
+            cursor.execute(sql, [recorded.position] if "%s" in sql else None)
+
+
+def test_orm_update_and_delete_are_refused(recorded, unique):
+    # An event without postings, so Django's own PROTECT check cannot answer before the database does.
+    bare = store.append("journal", f"{unique}-bare", [store.NewEvent("note_added", {"text": "x"})], metadata=ACTOR).events[0]
+    for attempt in (
+        lambda: Event.objects.filter(position=recorded.position).update(event_type="rewritten"),
+        lambda: Event.objects.filter(position=bare.position).delete(),
+        lambda: Posting.objects.filter(event_id=recorded.position).update(amount=1),
+        lambda: Posting.objects.filter(event_id=recorded.position).delete(),
+        lambda: IdempotencyRecord.objects.all().delete(),
+    ):
+        with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+            attempt()
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+        event = Event.objects.get(position=recorded.position)
+        event.payload = {"qty": "1000"}
+        event.save()
+
+
+def test_a_lone_unbalanced_posting_inserted_by_hand_is_refused(recorded):
+    with pytest.raises(DatabaseError, match="do not balance"), transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO ledger_posting (event_position, seq, account, asset, amount, effective_at, recorded_at)"
+                " SELECT position, 9, 'custody:alpaca:AAPL', 'AAPL', 5, effective_at, recorded_at FROM ledger_event WHERE position = %s",
+                [recorded.position],
+            )
+
+
+def _tamper(sql: str, params: list) -> None:
+    """What a superuser could do: switch the guard off, edit, switch it back on (all inside the test's transaction)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cursor.execute("ALTER TABLE ledger_event DISABLE TRIGGER ledger_event_immutable")
+        cursor.execute("ALTER TABLE ledger_posting DISABLE TRIGGER ledger_posting_immutable")
+        cursor.execute(sql, params)
+        cursor.execute("ALTER TABLE ledger_event ENABLE TRIGGER ledger_event_immutable")
+        cursor.execute("ALTER TABLE ledger_posting ENABLE TRIGGER ledger_posting_immutable")
+
+
+def _verify_export_cli(unique_path) -> subprocess.CompletedProcess:
+    buffer = io.StringIO()
+    export(buffer, date(2000, 1, 1), date(2100, 1, 1))
+    unique_path.write_text(buffer.getvalue())
+    return subprocess.run([sys.executable, str(ROOT / "tools" / "verify_export.py"), str(unique_path)],
+                          capture_output=True, text=True)
+
+
+@pytest.mark.parametrize(
+    ("what", "sql"),
+    [
+        ("payload", "UPDATE ledger_event SET payload = '{\"asset\": \"AAPL\", \"qty\": \"1000\"}' WHERE position = %s"),
+        ("amount", "UPDATE ledger_posting SET amount = amount * 100 WHERE event_position = %s"),
+        ("timestamp", "UPDATE ledger_event SET effective_at = effective_at - interval '1 day' WHERE position = %s"),
+    ],
+)
+def test_superuser_who_disables_the_trigger_and_edits_is_caught_by_both_verifiers(recorded, tmp_path, what, sql):
+    _tamper(sql, [recorded.position])
+    with pytest.raises(SystemExit) as exit_info:
+        call_command("verify_ledger", "--no-progress", stderr=(err := io.StringIO()))
+    assert exit_info.value.code == 1
+    assert f"at position {recorded.position}" in err.getvalue()
+
+    result = _verify_export_cli(tmp_path / "export.jsonl")
+    assert result.returncode == 1
+    assert f"at position {recorded.position}" in result.stdout
+
+
+def test_verify_ledger_reports_missing_triggers():
+    with connection.cursor() as cursor:
+        cursor.execute("ALTER TABLE ledger_event DISABLE TRIGGER ledger_event_no_truncate")
+    with pytest.raises(SystemExit), transaction.atomic():
+        call_command("verify_ledger", "--no-progress", stderr=(err := io.StringIO()))
+    assert "ledger_event.ledger_event_no_truncate" in err.getvalue()
+
+
+def test_intact_ledger_verifies_and_its_export_verifies_standalone(recorded, tmp_path):
+    out = io.StringIO()
+    call_command("verify_ledger", "--no-progress", stdout=out)
+    assert out.getvalue().startswith("ledger OK")
+    result = _verify_export_cli(tmp_path / "export.jsonl")
+    assert result.returncode == 0, result.stdout
+    assert "export OK" in result.stdout
+
+
+def test_export_of_a_later_period_links_to_the_event_before_it(recorded, tmp_path):
+    buffer = io.StringIO()
+    header = export(buffer, date(2000, 1, 1), date(2100, 1, 1))
+    lines = [json.loads(line) for line in buffer.getvalue().splitlines()]
+    assert header["event_count"] == len(lines) - 1
+    assert lines[1]["prev_hash"] == header["prev_hash"]
+    assert lines[-1]["hash"] == recorded.hash
