@@ -11,13 +11,14 @@ from decimal import Decimal
 
 from django.db import connection
 
+from .canonical import normalize_decimal
 from .models import AccountBalance
 
 
 def balance(account: str, asset: str, *, as_of: datetime | None = None, known_at: datetime | None = None) -> Decimal:
     if as_of is None and known_at is None:
         row = AccountBalance.objects.filter(account=account, asset=asset).values_list("balance", flat=True).first()
-        return row.normalize() if row else Decimal(0)
+        return normalize_decimal(row) if row else Decimal(0)
     conditions = ["account = %s", "asset = %s"]
     params: list = [account, asset]
     if as_of is not None:
@@ -29,7 +30,7 @@ def balance(account: str, asset: str, *, as_of: datetime | None = None, known_at
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT coalesce(sum(amount), 0) FROM ledger_posting WHERE {' AND '.join(conditions)}", params)
         total = cursor.fetchone()[0]
-    return total.normalize() if total else Decimal(0)
+    return normalize_decimal(total) if total else Decimal(0)
 
 
 def balances_with_prefix(prefix: str, asset: str | None = None) -> dict[tuple[str, str], Decimal]:
@@ -37,4 +38,4 @@ def balances_with_prefix(prefix: str, asset: str | None = None) -> dict[tuple[st
     rows = AccountBalance.objects.filter(account__startswith=prefix)
     if asset is not None:
         rows = rows.filter(asset=asset)
-    return {(r.account, r.asset): r.balance.normalize() for r in rows if r.balance != 0}
+    return {(r.account, r.asset): normalize_decimal(r.balance) for r in rows if r.balance != 0}

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Context, Decimal, InvalidOperation
 from typing import Any
 
 from .errors import InvalidEvent
@@ -21,15 +21,21 @@ from .errors import InvalidEvent
 GENESIS_HASH = "0" * 64
 AMOUNT_MAX_SCALE = 18  # NUMERIC(38, 18) in the postings table
 AMOUNT_MAX_INTEGER_DIGITS = 20
+# Sums of NUMERIC(38, 18) amounts never round in this context (the default one keeps only 28 digits).
+EXACT = Context(prec=100)
+
+
+def normalize_decimal(value: Decimal) -> Decimal:
+    """Strip trailing zeros exactly. Decimal.normalize() alone rounds to the context's 28 digits."""
+    if value == 0:
+        return Decimal(0)
+    return value.normalize(Context(prec=max(len(value.as_tuple().digits), 1)))
 
 
 def decimal_str(value: Decimal) -> str:
     if not value.is_finite():
         raise InvalidEvent("invalid_amount", f"amount must be a finite number, got {value}")
-    if value == 0:
-        return "0"
-    text = format(value.normalize(), "f")
-    return text
+    return format(normalize_decimal(value), "f")
 
 
 def parse_amount(value: Any, field: str = "amount") -> Decimal:
@@ -50,12 +56,12 @@ def parse_amount(value: Any, field: str = "amount") -> Decimal:
         raise InvalidEvent("invalid_amount", f"{field} must be a Decimal or decimal string, not {type(value).__name__}")
     if not amount.is_finite():
         raise InvalidEvent("invalid_amount", f"{field} must be finite, got {value!r}")
-    normalized = amount.normalize()
+    normalized = normalize_decimal(amount)
     if normalized != 0 and -normalized.as_tuple().exponent > AMOUNT_MAX_SCALE:
         raise InvalidEvent("invalid_amount", f"{field} {value!r} has more than {AMOUNT_MAX_SCALE} decimal places")
     if normalized != 0 and normalized.adjusted() >= AMOUNT_MAX_INTEGER_DIGITS:
         raise InvalidEvent("invalid_amount", f"{field} {value!r} is too large")
-    return normalized if normalized != 0 else Decimal(0)
+    return normalized
 
 
 def timestamp_str(value: datetime) -> str:
@@ -66,10 +72,10 @@ def timestamp_str(value: datetime) -> str:
 
 def normalize_json(value: Any, path: str = "payload") -> Any:
     """Payload/metadata value -> JSON-safe value with decimals as canonical strings. Refuses floats."""
-    if value is None or isinstance(value, (bool, str)):
-        if isinstance(value, str) and "\x00" in value:
-            raise InvalidEvent("invalid_payload", f"{path} contains a NUL character")
+    if value is None or isinstance(value, bool):
         return value
+    if isinstance(value, str):
+        return _text(value, path)
     if isinstance(value, int):
         return value
     if isinstance(value, float):
@@ -83,11 +89,22 @@ def normalize_json(value: Any, path: str = "payload") -> Any:
         for key, item in value.items():
             if not isinstance(key, str):
                 raise InvalidEvent("invalid_payload", f"{path} has a non-string key {key!r}")
-            out[key] = normalize_json(item, f"{path}.{key}")
+            out[_text(key, path)] = normalize_json(item, f"{path}.{key}")
         return out
     if isinstance(value, (list, tuple)):
         return [normalize_json(item, f"{path}[{i}]") for i, item in enumerate(value)]
     raise InvalidEvent("invalid_payload", f"{path} has unsupported type {type(value).__name__}")
+
+
+def _text(value: str, path: str) -> str:
+    """Strings must survive PostgreSQL's jsonb and UTF-8: no NUL, no lone surrogate."""
+    if "\x00" in value:
+        raise InvalidEvent("invalid_payload", f"{path} contains a NUL character")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidEvent("invalid_payload", f"{path} is not valid Unicode text") from None
+    return value
 
 
 def dumps(value: Any) -> str:

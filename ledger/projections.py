@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Protocol
 
 from django.db import connection
 
+from .canonical import EXACT
+
 if TYPE_CHECKING:
     from .store import RecordedEvent
 
@@ -39,7 +41,7 @@ class BalanceProjector:
         last: dict[tuple[str, str], int] = {}
         for event in events:
             for leg in event.postings:
-                deltas[(leg.account, leg.asset)] += leg.amount
+                deltas[(leg.account, leg.asset)] = EXACT.add(deltas[(leg.account, leg.asset)], leg.amount)
                 last[(leg.account, leg.asset)] = event.position
         if not deltas:
             return

@@ -211,7 +211,7 @@ def _prepare_event(stream: StreamAppend, event: NewEvent) -> _Prepared:
         amount = canonical.parse_amount(leg.amount, f"amount for {leg.account}")
         if amount == 0:
             raise InvalidEvent("zero_amount", f"posting to {leg.account} has a zero amount")
-        totals[leg.asset] += amount
+        totals[leg.asset] = canonical.EXACT.add(totals[leg.asset], amount)
         postings.append((leg.account, leg.asset, amount))
     unbalanced = {asset: total for asset, total in totals.items() if total != 0}
     if unbalanced:
@@ -356,7 +356,7 @@ def _read(where: str, params: list[Any]) -> Iterator[RecordedEvent]:
             params,
         )
         for row in cursor.fetchall():
-            legs = tuple(Posting(a, s, Decimal(m).normalize()) for a, s, m in row[12])
+            legs = tuple(Posting(a, s, canonical.normalize_decimal(Decimal(m))) for a, s, m in row[12])
             payload, metadata = json.loads(row[6]), json.loads(row[7])  # Django's jsonb loader returns text
             yield RecordedEvent(*row[:6], payload, metadata, row[8], row[9], legs, row[10], row[11])
 
@@ -370,7 +370,7 @@ def iter_all(*, batch_size: int = 5000, after_position: int = 0) -> Iterator[lis
         batch.append(RecordedEvent(
             e.position, e.stream_type, e.stream_id, e.version, e.event_type, e.schema_version, e.payload,
             e.metadata, e.recorded_at, e.effective_at,
-            tuple(Posting(p.account, p.asset, p.amount.normalize()) for p in e.postings), e.prev_hash, e.hash,
+            tuple(Posting(p.account, p.asset, canonical.normalize_decimal(p.amount)) for p in e.postings), e.prev_hash, e.hash,
         ))
         if len(batch) == batch_size:
             yield batch

@@ -102,7 +102,7 @@ def _check(event, expected_position: int, expected_prev: str) -> str | None:
         return f"hash mismatch: stored {event.hash}, recomputed {recomputed} (event content was altered)"
     totals: dict[str, Decimal] = defaultdict(Decimal)
     for leg in event.postings:
-        totals[leg.asset] += leg.amount
+        totals[leg.asset] = canonical.EXACT.add(totals[leg.asset], leg.amount)
         if leg.effective_at != event.effective_at or leg.recorded_at != event.recorded_at:
             return f"posting to {leg.account} carries times that differ from its event"
     for asset, total in totals.items():

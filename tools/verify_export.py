@@ -25,11 +25,12 @@ import json
 import re
 import sys
 from collections import defaultdict
-from decimal import Decimal, InvalidOperation
+from decimal import Context, Decimal, InvalidOperation
 
 HASHED_FIELDS = ("position", "stream_type", "stream_id", "version", "event_type", "schema_version", "payload",
                  "metadata", "recorded_at", "effective_at", "postings", "prev_hash")
 DECIMAL_RE = re.compile(r"^-?(0|[1-9][0-9]*)(\.[0-9]*[1-9])?$")
+EXACT = Context(prec=100)  # sums never round (the default context keeps 28 digits)
 TIMESTAMP_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$")
 
 
@@ -56,7 +57,7 @@ def check_event(event: dict, expected_position: int, expected_prev: str) -> str 
         if not isinstance(amount, str) or not DECIMAL_RE.match(amount) or amount == "0":
             return f"posting amount {amount!r} is not a canonical non-zero decimal string"
         try:
-            totals[leg["asset"]] += Decimal(amount)
+            totals[leg["asset"]] = EXACT.add(totals[leg["asset"]], Decimal(amount))
         except (InvalidOperation, KeyError):
             return f"posting {leg!r} is malformed"
     unbalanced = {asset: total for asset, total in totals.items() if total != 0}
@@ -99,7 +100,8 @@ def verify(path: str, expect_head: str | None, show_balances: bool) -> int:
                 print(f"export BROKEN at position {event.get('position', expected_position)} (line {line_number}): {problem}")
                 return 1
             for leg in event["postings"]:
-                balances[(leg["account"], leg["asset"])] += Decimal(leg["amount"])
+                key = (leg["account"], leg["asset"])
+                balances[key] = EXACT.add(balances[key], Decimal(leg["amount"]))
             expected_prev = last_hash = event["hash"]
             expected_position += 1
             count += 1
@@ -112,7 +114,7 @@ def verify(path: str, expect_head: str | None, show_balances: bool) -> int:
     if show_balances:
         for (account, asset), total in sorted(balances.items()):
             if total != 0:
-                print(f"{account}\t{asset}\t{total.normalize():f}")
+                print(f"{account}\t{asset}\t{total:f}")
     print(f"export OK: {count} events, positions {header.get('first_position')}..{header.get('last_position')}, head {last_hash}")
     return 0
 

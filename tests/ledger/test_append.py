@@ -128,3 +128,13 @@ def test_effective_time_defaults_to_recorded_time_and_can_be_in_the_past(unique)
     backdated, current = result.events
     assert backdated.effective_at == past and backdated.recorded_at > past
     assert current.effective_at == current.recorded_at
+
+
+def test_38_digit_amounts_round_trip_exactly_through_postings_balances_and_verify(unique):
+    from ledger.verify import verify
+
+    huge = "12345678901234567890.123456789012345678"  # 38 significant digits: NUMERIC(38, 18) at its limit
+    result = store.append("journal", unique, [transfer("a", f"x:{unique}", f"y:{unique}", huge)], metadata=ACTOR)
+    assert balance(f"x:{unique}", "AAPL") == Decimal(huge)
+    assert store.read_stream("journal", unique)[0].postings[0].amount == Decimal(huge)
+    assert verify(from_position=result.first_position).ok
