@@ -1,8 +1,8 @@
 """Settings, read from the environment. See .env.example for every variable."""
 from __future__ import annotations
 
+import decimal
 import os
-from decimal import Decimal
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -11,6 +11,11 @@ from celery.schedules import crontab
 from . import devservices
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+
+# Share and cash amounts can carry 38 significant digits (NUMERIC(38, 18)); Python's default decimal context
+# keeps 28 and would round silently. Raise it for this thread and every thread started later.
+decimal.DefaultContext.prec = 100
+decimal.getcontext().prec = 100
 
 
 def env_bool(name: str, default: bool = False) -> bool:

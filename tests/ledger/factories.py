@@ -11,4 +11,4 @@ ACTOR = {"actor": "user:test-ops"}
 def transfer(event_type: str, debit: str, credit: str, amount: str, asset: str = "AAPL", **kwargs) -> NewEvent:
     """An event moving `amount` of `asset` into `debit` from `credit` (two balanced legs)."""
     qty = Decimal(amount)
-    return NewEvent(event_type, {"qty": qty, "asset": asset}, [Posting(debit, asset, qty), Posting(credit, asset, -qty)], **kwargs)
+    return NewEvent(event_type, {"qty": qty, "asset": asset}, [Posting(debit, asset, qty), Posting(credit, asset, qty.copy_negate())], **kwargs)
