@@ -62,11 +62,17 @@ def parse_fault(spec: dict) -> Fault:
     unknown = set(spec) - known
     if unknown:
         raise InvalidRequest(f"unknown fault fields: {', '.join(sorted(unknown))}")
-    fault = Fault(**spec)
+    try:
+        fault = Fault(**spec)
+    except TypeError:
+        raise InvalidRequest("kind is required") from None
     if fault.kind not in FAULT_KINDS:
         raise InvalidRequest(f"kind must be one of {', '.join(FAULT_KINDS)}")
     if fault.truncation not in TRUNCATIONS:
         raise InvalidRequest(f"truncation must be one of {', '.join(TRUNCATIONS)}")
+    numbers = (fault.count, fault.status, fault.retry_after, fault.delay_seconds)
+    if not all(isinstance(number, (int, float)) and not isinstance(number, bool) for number in numbers):
+        raise InvalidRequest("count, status, retry_after and delay_seconds must be numbers")
     if fault.count < 1 or not 400 <= fault.status <= 599 or fault.delay_seconds < 0:
         raise InvalidRequest("count must be at least 1, status 400-599, delay_seconds not negative")
     fault.method = fault.method.upper()

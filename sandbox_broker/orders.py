@@ -234,7 +234,12 @@ def list_orders(data: dict, account: dict, query: dict[str, str]) -> list[dict]:
     status = query.get("status", "open")
     if status not in QUERY_STATUSES:
         raise InvalidRequest("invalid status")
-    limit = min(int(query.get("limit", DEFAULT_LIST_LIMIT)), MAX_LIST_LIMIT)
+    try:
+        limit = min(int(query.get("limit", DEFAULT_LIST_LIMIT)), MAX_LIST_LIMIT)
+    except ValueError:
+        limit = 0
+    if limit < 1:
+        raise InvalidRequest("invalid limit")
     after = parse_timestamp(query["after"], "after") if "after" in query else None
     until = parse_timestamp(query["until"], "until") if "until" in query else None
     symbols = {symbol.strip().upper() for symbol in query["symbols"].split(",")} if query.get("symbols") else None

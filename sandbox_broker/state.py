@@ -114,7 +114,7 @@ def seed_state(settings: SandboxSettings) -> dict:
     }
     for symbol, (exchange, name, cusip, price) in DEFAULT_ASSETS.items():
         data["assets"][symbol] = new_asset(symbol, exchange, name, cusip)
-        data["prices"][symbol] = price
+        data["prices"][symbol] = decimal_text(Decimal(price))
     apply_settings(data, settings)
     return data
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 import requests
@@ -11,7 +12,7 @@ from alpaca.trading.client import TradingClient
 from sandbox_broker import RunningSandbox, SandboxControl, start_sandbox
 from sandbox_broker.state import SandboxSettings
 
-DEFAULTS = SandboxSettings(state_path=".")
+DEFAULTS = SandboxSettings(state_path=Path("."))
 
 
 @pytest.fixture(scope="session")

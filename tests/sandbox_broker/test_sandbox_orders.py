@@ -125,6 +125,21 @@ def test_orders_are_listed_by_status_symbol_and_limit(custody):
     assert [order.id for order in closed] == [second.id, first.id]  # newest first, as Alpaca sorts
     assert [o.id for o in custody.get_orders(GetOrdersRequest(status=QueryOrderStatus.ALL, symbols=["AAPL"]))] == [first.id]
     assert len(custody.get_orders(GetOrdersRequest(status=QueryOrderStatus.ALL, limit=1))) == 1
+    after_first = custody.get_orders(GetOrdersRequest(status=QueryOrderStatus.ALL, after=first.submitted_at))
+    until_second = custody.get_orders(GetOrdersRequest(status=QueryOrderStatus.ALL, until=second.submitted_at))
+    assert ([order.id for order in after_first], [order.id for order in until_second]) == ([second.id], [first.id])
+
+
+def test_cancelling_all_orders_stops_every_working_order_and_keeps_what_filled(custody, broker):
+    broker.set_fill_plan("AAPL", ["0.25"])
+    working = [custody.submit_order(market("AAPL", 4)).id for _ in range(2)]
+
+    cancelled = custody.cancel_orders()
+
+    assert sorted(str(result.id) for result in cancelled) == sorted(str(order_id) for order_id in working)
+    assert {result.status for result in cancelled} == {200}
+    assert custody.get_orders() == []
+    assert custody.get_open_position("AAPL").qty == "2"
 
 
 def test_a_notional_buy_fills_the_whole_shares_and_fractions_the_amount_buys(custody, broker):
