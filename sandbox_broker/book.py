@@ -139,12 +139,12 @@ def record_activity(account: dict, fields: dict, booked_at: datetime | None = No
     return activity
 
 
-def non_trade_activity(activity_type: str, net_amount: Decimal, description: str, activity_date: str | None,
+def non_trade_activity(activity_type: str, net_amount: Decimal, description: str, on_date: str | None,
                        **details: str | None) -> dict:
     """The NTA fields alpaca-py's NonTradeActivity reads, plus whichever details the type carries."""
     fields = {
         "activity_type": activity_type,
-        "date": activity_date,
+        "date": on_date,
         "net_amount": decimal_text(net_amount),
         "description": description,
         "status": "executed",
