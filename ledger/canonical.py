@@ -6,15 +6,21 @@ The rule, reproducible in any language (tools/verify_export.py re-implements it 
 - Decimals are JSON strings in plain notation: no exponent, no trailing zeros after the point, no point for
   integers, "0" for zero (never "-0"). `Decimal("1.50")` -> "1.5", `Decimal("1E+2")` -> "100".
 - Timestamps are UTC ISO 8601 with exactly six fractional digits and a "Z": 2026-03-30T00:00:00.000000Z.
+- Integers stay within +-(2**53 - 1) (I-JSON, RFC 7493) so every JSON reader keeps them exact; larger
+  quantities (token base units) are decimal strings.
 - Floats are refused everywhere: binary floats cannot represent share quantities or cents exactly.
+
+orjson produces exactly these bytes (tests/ledger/test_canonical.py checks it against the standard
+library encoder the standalone verifier uses) and is several times faster.
 """
 from __future__ import annotations
 
 import hashlib
-import json
 from datetime import UTC, datetime
 from decimal import Context, Decimal, InvalidOperation
 from typing import Any
+
+import orjson
 
 from .errors import InvalidEvent
 
@@ -23,13 +29,15 @@ AMOUNT_MAX_SCALE = 18  # NUMERIC(38, 18) in the postings table
 AMOUNT_MAX_INTEGER_DIGITS = 20
 # Sums of NUMERIC(38, 18) amounts never round in this context (the default one keeps only 28 digits).
 EXACT = Context(prec=100)
+MAX_SAFE_INTEGER = 2**53 - 1
 
 
 def normalize_decimal(value: Decimal) -> Decimal:
     """Strip trailing zeros exactly. Decimal.normalize() alone rounds to the context's 28 digits."""
     if value == 0:
         return Decimal(0)
-    return value.normalize(Context(prec=max(len(value.as_tuple().digits), 1)))
+    digits = len(value.as_tuple().digits)
+    return value.normalize(EXACT if digits <= EXACT.prec else Context(prec=digits))
 
 
 def decimal_str(value: Decimal) -> str:
@@ -77,6 +85,8 @@ def normalize_json(value: Any, path: str = "payload") -> Any:
     if isinstance(value, str):
         return _text(value, path)
     if isinstance(value, int):
+        if not -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER:
+            raise InvalidEvent("integer_out_of_range", f"{path} is beyond 2**53; write large quantities as decimal strings")
         return value
     if isinstance(value, float):
         raise InvalidEvent("float_not_allowed", f"{path} is a float; use a Decimal or a decimal string")
@@ -108,14 +118,23 @@ def _text(value: str, path: str) -> str:
 
 
 def dumps(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode("utf-8")
+
+
+def loads(text: str | bytes) -> Any:
+    return orjson.loads(text)
 
 
 def sha256_hex(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def event_hash(
+def postings_json(legs: list[tuple[str, str, str]]) -> str:
+    """Canonical JSON of postings given (account, asset, canonical amount string) triples."""
+    return dumps([{"account": a, "asset": s, "amount": m} for a, s, m in legs])
+
+
+def event_hash_from_parts(
     *,
     position: int,
     stream_type: str,
@@ -123,29 +142,37 @@ def event_hash(
     version: int,
     event_type: str,
     schema_version: int,
-    payload: Any,
-    metadata: Any,
+    payload_json: str,
+    metadata_json: str,
     recorded_at: str,
     effective_at: str,
-    postings: list[dict[str, str]],
+    postings_json: str,
     prev_hash: str,
 ) -> str:
+    """SHA-256 of the canonical event document, assembled from already-canonical JSON parts.
+
+    Equal, byte for byte, to dumps() of the whole document (keys in sorted order below); assembling it
+    avoids encoding the payload twice on the write path and decoding/re-encoding it in verify_ledger.
+    """
+    document = (
+        '{"effective_at":"' + effective_at
+        + '","event_type":' + dumps(event_type)
+        + ',"metadata":' + metadata_json
+        + ',"payload":' + payload_json
+        + ',"position":' + str(position)
+        + ',"postings":' + postings_json
+        + ',"prev_hash":"' + prev_hash
+        + '","recorded_at":"' + recorded_at
+        + '","schema_version":' + str(schema_version)
+        + ',"stream_id":' + dumps(stream_id)
+        + ',"stream_type":' + dumps(stream_type)
+        + ',"version":' + str(version) + "}"
+    )
+    return sha256_hex(document)
+
+
+def event_hash(*, payload: Any, metadata: Any, postings: list[dict[str, str]], **fields: Any) -> str:
     """SHA-256 over the canonical encoding of one event, its postings and the previous event's hash."""
-    return sha256_hex(
-        dumps(
-            {
-                "position": position,
-                "stream_type": stream_type,
-                "stream_id": stream_id,
-                "version": version,
-                "event_type": event_type,
-                "schema_version": schema_version,
-                "payload": payload,
-                "metadata": metadata,
-                "recorded_at": recorded_at,
-                "effective_at": effective_at,
-                "postings": postings,
-                "prev_hash": prev_hash,
-            }
-        )
+    return event_hash_from_parts(
+        payload_json=dumps(payload), metadata_json=dumps(metadata), postings_json=dumps(postings), **fields
     )

@@ -5,7 +5,6 @@ and timestamps). `tools/verify_export.py` re-derives every hash from these lines
 """
 from __future__ import annotations
 
-import json
 from datetime import UTC, date, datetime, time, timedelta
 from typing import IO
 
@@ -25,12 +24,11 @@ def event_line(event) -> dict:
         "version": event.version,
         "event_type": event.event_type,
         "schema_version": event.schema_version,
-        "payload": event.payload,
-        "metadata": event.metadata,
-        "recorded_at": canonical.timestamp_str(event.recorded_at),
-        "effective_at": canonical.timestamp_str(event.effective_at),
-        "postings": [{"account": p.account, "asset": p.asset, "amount": canonical.decimal_str(p.amount)}
-                     for p in event.postings],
+        "payload": canonical.loads(event.payload_json),
+        "metadata": canonical.loads(event.metadata_json),
+        "recorded_at": event.recorded_at,
+        "effective_at": event.effective_at,
+        "postings": [{"account": p.account, "asset": p.asset, "amount": p.amount} for p in event.postings],
         "prev_hash": event.prev_hash,
         "hash": event.hash,
     }

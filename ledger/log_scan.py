@@ -1,31 +1,29 @@
-"""Streaming scan of the whole log in position order, with each event's postings, over server-side cursors.
+"""Streaming scan of the log in position order, with each event's postings, over server-side cursors.
 
-Used by verify_ledger, export_ledger and rebuild_projections: a million-event log never sits in memory.
-Events and postings are read by two ordered cursors and merged, which is much cheaper than a per-event
-subquery.
+Used by verify_ledger, export_ledger and projection rebuilds: a million-event log never sits in memory.
+Events and postings are read by two ordered cursors and merged, much cheaper than a per-event subquery.
+Timestamps and amounts arrive already in their canonical text form (formatted by PostgreSQL), which is
+what hashing and exporting need; callers that want datetimes or Decimals convert.
 """
 from __future__ import annotations
 
 import itertools
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
-from decimal import Decimal
-from typing import Any
 
 from django.db import connection, transaction
 
 _scan_ids = itertools.count()
+CANONICAL_TIMESTAMP = """to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')"""
 
 
 @dataclass(frozen=True)
 class ScannedPosting:
     account: str
     asset: str
-    amount: Decimal
-    effective_at: datetime
-    recorded_at: datetime
+    amount: str  # canonical decimal string
+    effective_at: str
+    recorded_at: str
 
 
 @dataclass(frozen=True)
@@ -36,41 +34,44 @@ class ScannedEvent:
     version: int
     event_type: str
     schema_version: int
-    payload: Any
-    metadata: Any
-    recorded_at: datetime
-    effective_at: datetime
+    payload_json: str  # as PostgreSQL prints jsonb: not canonical; decode before hashing
+    metadata_json: str
+    recorded_at: str  # canonical UTC timestamp
+    effective_at: str
     prev_hash: str
     hash: str
     postings: tuple[ScannedPosting, ...]
 
 
-def scan(from_position: int = 1, to_position: int | None = None, *, itersize: int = 5000,
-         where: str = "", params: tuple = ()) -> Iterator[ScannedEvent]:
-    """Yield events with position in [from_position, to_position] (plus an optional extra filter on e.*).
+def numeric_text(text: str) -> str:
+    """NUMERIC(38, 18) as printed by PostgreSQL ("10.500000000000000000") -> canonical decimal string."""
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
 
-    Must run inside a transaction (named cursors live in one); callers wrap it in transaction.atomic().
-    """
+
+def scan(from_position: int = 1, to_position: int | None = None, *, itersize: int = 5000) -> Iterator[ScannedEvent]:
+    """Yield events with position in [from_position, to_position]. Must run inside transaction.atomic()."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("ledger.log_scan.scan() must run inside transaction.atomic()")
     upper = to_position if to_position is not None else 2**62
     connection.ensure_connection()
     raw = connection.connection
     scan_id = next(_scan_ids)
-    extra = f" AND ({where})" if where else ""
     events = raw.cursor(name=f"ledger_scan_events_{scan_id}")
     events.itersize = itersize
     events.execute(
-        "SELECT position, stream_type, stream_id, version, event_type, schema_version, payload, metadata,"
-        " recorded_at, effective_at, prev_hash, hash FROM ledger_event e"
-        f" WHERE position BETWEEN %s AND %s{extra} ORDER BY position",
-        (from_position, upper, *params),
+        "SELECT position, stream_type, stream_id, version, event_type, schema_version, payload::text, metadata::text, "
+        + CANONICAL_TIMESTAMP.format(column="recorded_at") + ", " + CANONICAL_TIMESTAMP.format(column="effective_at")
+        + ", prev_hash, hash FROM ledger_event WHERE position BETWEEN %s AND %s ORDER BY position",
+        (from_position, upper),
     )
     postings = raw.cursor(name=f"ledger_scan_postings_{scan_id}")
-    postings.itersize = itersize
+    postings.itersize = itersize * 2
     postings.execute(
-        "SELECT event_position, account, asset, amount, effective_at, recorded_at FROM ledger_posting"
-        " WHERE event_position BETWEEN %s AND %s ORDER BY event_position, seq",
+        "SELECT event_position, account, asset, amount::text, "
+        + CANONICAL_TIMESTAMP.format(column="effective_at") + ", " + CANONICAL_TIMESTAMP.format(column="recorded_at")
+        + " FROM ledger_posting WHERE event_position BETWEEN %s AND %s ORDER BY event_position, seq",
         (from_position, upper),
     )
     try:
@@ -79,13 +80,11 @@ def scan(from_position: int = 1, to_position: int | None = None, *, itersize: in
             position = row[0]
             legs = []
             while pending is not None and pending[0] < position:
-                pending = next(postings, None)  # postings of events filtered out by `where`
+                pending = next(postings, None)  # a posting without its event: verify reports the gap
             while pending is not None and pending[0] == position:
-                legs.append(ScannedPosting(pending[1], pending[2], pending[3], pending[4], pending[5]))
+                legs.append(ScannedPosting(pending[1], pending[2], numeric_text(pending[3]), pending[4], pending[5]))
                 pending = next(postings, None)
-            # Django installs a jsonb loader that returns text; decode here so callers get JSON values.
-            payload, metadata = json.loads(row[6]), json.loads(row[7])
-            yield ScannedEvent(*row[:6], payload, metadata, *row[8:], tuple(legs))
+            yield ScannedEvent(*row, tuple(legs))
     finally:
         events.close()
         postings.close()

@@ -20,7 +20,7 @@ class Event(models.Model):
     recorded_at = models.DateTimeField(help_text="When the ledger learned the fact (transaction time).")
     effective_at = models.DateTimeField(help_text="When it happened in the world (valid time).")
     prev_hash = models.CharField(max_length=64)
-    hash = models.CharField(max_length=64, unique=True)
+    hash = models.CharField(max_length=64)
 
     class Meta:
         db_table = "ledger_event"
@@ -30,10 +30,8 @@ class Event(models.Model):
             models.CheckConstraint(condition=models.Q(version__gte=1), name="ledger_event_version_positive"),
             models.CheckConstraint(condition=models.Q(position__gte=1), name="ledger_event_position_positive"),
         ]
-        indexes = [
-            models.Index(fields=["recorded_at"], name="ledger_event_recorded_at"),
-            models.Index(fields=["event_type", "position"], name="ledger_event_type_pos"),
-        ]
+        # Few indexes on purpose: each one is paid by every append under the single-writer lock.
+        indexes = [models.Index(fields=["recorded_at"], name="ledger_event_recorded_at")]
 
     def __str__(self) -> str:
         return f"#{self.position} {self.stream_type}/{self.stream_id} v{self.version} {self.event_type}"
@@ -41,11 +39,14 @@ class Event(models.Model):
 
 class Posting(models.Model):
     """One leg of a double-entry movement. The legs of an event sum to zero per asset (enforced by a trigger).
-    `effective_at`/`recorded_at` copy the event's so point-in-time balances need no join; verify_ledger checks
-    that they still match the (hashed) event."""
+    `effective_at`/`recorded_at` copy the event's so point-in-time balances need no join; the trigger and
+    verify_ledger check that they match the (hashed) event."""
 
     id = models.BigAutoField(primary_key=True)
-    event = models.ForeignKey(Event, on_delete=models.PROTECT, db_column="event_position", related_name="postings")
+    # No FK constraint: PostgreSQL would check it row by row at commit. The statement-level trigger in
+    # migration 0002 checks, set-based, that every new posting belongs to an existing event and carries its times.
+    event = models.ForeignKey(Event, on_delete=models.PROTECT, db_column="event_position", related_name="postings",
+                              db_constraint=False)
     seq = models.SmallIntegerField()
     account = models.CharField(max_length=200)
     asset = models.CharField(max_length=64)

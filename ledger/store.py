@@ -2,12 +2,15 @@
 
 Write path (one PostgreSQL transaction):
 1. Validate and canonicalize everything in Python, before taking any lock.
-2. `pg_advisory_xact_lock(LEDGER_LOCK)`: appends are serialized, so positions are handed out in commit order
-   (a follower reading "after N" never skips a late commit) and the hash chain has exactly one head.
-3. Idempotency key lookup, stream version checks, read the chain head and the database clock.
-4. Hash each event over its canonical encoding + previous hash; COPY events and postings.
-5. Run the in-transaction projectors (balances, stream heads, app read models) and move their checkpoints.
-6. Remember the idempotency key with the result. Commit releases the lock.
+2. `ledger_begin_append()` (SQL, migration 0002) takes the single append lock and, in the same round trip,
+   reads the chain head, the database clock, each stream's version and any earlier idempotency result.
+   Appends are serialized, so positions are handed out in commit order (a follower reading "after N"
+   never skips a late commit) and the hash chain has exactly one head.
+3. Check expected versions; hash each event over its canonical encoding + the previous hash.
+4. Insert events and postings (pipelined INSERTs for a few events, COPY for many); in the same pipeline,
+   update the core projections (balances, stream heads) from the rows just written and remember the
+   idempotency key with its result.
+5. Run the apps' projectors. Commit releases the lock.
 """
 from __future__ import annotations
 
@@ -20,13 +23,14 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from django.db import IntegrityError, connection, transaction
+import psycopg
+from django.db import connection, transaction
 
-from . import canonical, idempotency, projections
-from .errors import ConcurrencyError, InvalidEvent, UnbalancedPostings
+from . import canonical, projections
+from .errors import ConcurrencyError, IdempotencyConflict, InvalidEvent, UnbalancedPostings
 from .streams import check_stream_type
 
-LEDGER_LOCK = 0x5348_4C44_4745_5231  # "SHLDGER1": the single append lock
+PIPELINE_MAX_EVENTS = 64  # up to this many events per append: pipelined INSERTs; more: COPY
 IDEMPOTENCY_SCOPE = "ledger.append"
 ACCOUNT_RE = re.compile(r"^[A-Za-z0-9_.@-]+(:[A-Za-z0-9_.@-]+)+$")
 ASSET_RE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
@@ -89,13 +93,17 @@ class AppendResult:
 
 @dataclass
 class _Prepared:
+    """One validated event, with its canonical JSON already encoded (outside the lock)."""
+
     stream_type: str
     stream_id: str
     expected_version: int | None
     event_type: str
     schema_version: int
     payload: dict[str, Any]
-    postings: list[tuple[str, str, Decimal]]
+    payload_json: str
+    postings: list[tuple[str, str, Decimal, str]]  # account, asset, amount, canonical amount string
+    postings_json: str
     effective_at: datetime | None
 
 
@@ -139,32 +147,12 @@ def append_many(
         request_hash = canonical.sha256_hex(canonical.dumps(_request_fingerprint(prepared, meta)))
 
     with transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [LEDGER_LOCK])
-            if idempotency_key is not None:
-                earlier = idempotency.lookup(IDEMPOTENCY_SCOPE, idempotency_key, request_hash)
-                if earlier is not None:
-                    return AppendResult(
-                        first_position=earlier["first_position"],
-                        last_position=earlier["last_position"],
-                        stream_versions=earlier["stream_versions"],
-                        replayed=True,
-                    )
-            recorded = _write(cursor, prepared, meta)
-            projections.apply_in_transaction(recorded)
-        versions: dict[str, int] = {}
-        for event in recorded:
-            versions[stream_key(event.stream_type, event.stream_id)] = event.version
-        result = AppendResult(recorded[0].position, recorded[-1].position, versions, False, tuple(recorded))
-        if idempotency_key is not None:
-            idempotency.remember(
-                IDEMPOTENCY_SCOPE,
-                idempotency_key,
-                request_hash,
-                {"first_position": result.first_position, "last_position": result.last_position,
-                 "stream_versions": versions},
-            )
-    return result
+        recorded, earlier = _write(prepared, meta, idempotency_key, request_hash)
+        if earlier is not None:
+            return AppendResult(earlier["first_position"], earlier["last_position"], earlier["stream_versions"], replayed=True)
+        projections.apply_app_projectors(recorded)
+    versions = {stream_key(e.stream_type, e.stream_id): e.version for e in recorded}
+    return AppendResult(recorded[0].position, recorded[-1].position, versions, False, tuple(recorded))
 
 
 def _prepare(appends: Sequence[StreamAppend]) -> list[_Prepared]:
@@ -197,9 +185,10 @@ def _prepare_event(stream: StreamAppend, event: NewEvent) -> _Prepared:
     if not isinstance(event.payload, Mapping):
         raise InvalidEvent("invalid_payload", "payload must be a JSON object")
     payload = canonical.normalize_json(dict(event.payload))
+    payload_json = canonical.dumps(payload)
     if event.effective_at is not None:
         canonical.timestamp_str(event.effective_at)  # refuses naive datetimes
-    postings: list[tuple[str, str, Decimal]] = []
+    postings: list[tuple[str, str, Decimal, str]] = []
     totals: dict[str, Decimal] = defaultdict(Decimal)
     for leg in event.postings:
         if not isinstance(leg, Posting):
@@ -212,13 +201,14 @@ def _prepare_event(stream: StreamAppend, event: NewEvent) -> _Prepared:
         if amount == 0:
             raise InvalidEvent("zero_amount", f"posting to {leg.account} has a zero amount")
         totals[leg.asset] = canonical.EXACT.add(totals[leg.asset], amount)
-        postings.append((leg.account, leg.asset, amount))
+        postings.append((leg.account, leg.asset, amount, canonical.decimal_str(amount)))
     unbalanced = {asset: total for asset, total in totals.items() if total != 0}
     if unbalanced:
         detail = ", ".join(f"{asset} by {canonical.decimal_str(total)}" for asset, total in sorted(unbalanced.items()))
         raise UnbalancedPostings(f"postings of {event.event_type} do not sum to zero: off {detail}")
+    postings_json = canonical.postings_json([(a, s, text) for a, s, _, text in postings])
     return _Prepared(stream.stream_type, stream.stream_id, stream.expected_version, event.event_type,
-                     event.schema_version, payload, postings, event.effective_at)
+                     event.schema_version, payload, payload_json, postings, postings_json, event.effective_at)
 
 
 def _prepare_metadata(metadata: Mapping[str, Any]) -> dict[str, Any]:
@@ -241,7 +231,7 @@ def _request_fingerprint(prepared: list[_Prepared], meta: dict[str, Any]) -> dic
                 "event_type": p.event_type,
                 "schema_version": p.schema_version,
                 "payload": p.payload,
-                "postings": [[a, s, canonical.decimal_str(m)] for a, s, m in p.postings],
+                "postings": [[a, s, text] for a, s, _, text in p.postings],
                 "effective_at": canonical.timestamp_str(p.effective_at) if p.effective_at else None,
             }
             for p in prepared
@@ -249,78 +239,157 @@ def _request_fingerprint(prepared: list[_Prepared], meta: dict[str, Any]) -> dic
     }
 
 
-def _write(cursor, prepared: list[_Prepared], meta: dict[str, Any]) -> list[RecordedEvent]:
+def _write(prepared: list[_Prepared], meta: dict[str, Any], idempotency_key: str | None,
+           request_hash: str | None) -> tuple[list[RecordedEvent], dict[str, Any] | None]:
+    """Inside the caller's transaction: lock, check, hash, insert, project. Returns the recorded events, or
+    the earlier result when the idempotency key was seen with the same request."""
+    connection.ensure_connection()
+    raw = connection.connection
     streams = sorted({(p.stream_type, p.stream_id) for p in prepared})
-    cursor.execute(
-        """
-        SELECT s.stream_type, s.stream_id, coalesce(max(e.version), 0)
-          FROM unnest(%s::text[], %s::text[]) AS s(stream_type, stream_id)
-          LEFT JOIN ledger_event e ON e.stream_type = s.stream_type AND e.stream_id = s.stream_id
-         GROUP BY s.stream_type, s.stream_id
-        """,
-        [[s[0] for s in streams], [s[1] for s in streams]],
-    )
-    versions = {(row[0], row[1]): row[2] for row in cursor.fetchall()}
-    for p in prepared:
-        if p.expected_version is not None and versions[(p.stream_type, p.stream_id)] != p.expected_version:
-            raise ConcurrencyError(stream_key(p.stream_type, p.stream_id), p.expected_version,
-                                   versions[(p.stream_type, p.stream_id)])
+    with raw.cursor() as cursor:
+        cursor.execute(
+            "SELECT clock, head_position, head_hash, head_recorded_at, versions::text, earlier::text"
+            " FROM ledger_begin_append(%s, %s, %s, %s)",
+            [[s[0] for s in streams], [s[1] for s in streams], IDEMPOTENCY_SCOPE, idempotency_key],
+        )
+        now, head_position, head_hash, head_recorded_at, versions_json, earlier_json = cursor.fetchone()
+        if earlier_json is not None:
+            earlier = canonical.loads(earlier_json)
+            if earlier["request_hash"] != request_hash:
+                raise IdempotencyConflict(f"idempotency key {idempotency_key!r} was already used with a different request")
+            return [], earlier["result"]
+        versions: dict[str, int] = canonical.loads(versions_json)
+        for p in prepared:
+            actual = versions[stream_key(p.stream_type, p.stream_id)]
+            if p.expected_version is not None and actual != p.expected_version:
+                raise ConcurrencyError(stream_key(p.stream_type, p.stream_id), p.expected_version, actual)
 
-    cursor.execute(
-        """
-        SELECT clock_timestamp(), h.position, h.hash, h.recorded_at
-          FROM (SELECT 1) AS one
-          LEFT JOIN LATERAL (SELECT position, hash, recorded_at FROM ledger_event ORDER BY position DESC LIMIT 1) h ON true
-        """
-    )
-    now, head_position, head_hash, head_recorded_at = cursor.fetchone()
-    position = head_position or 0
-    prev_hash = head_hash or canonical.GENESIS_HASH
+        recorded = _chain(prepared, meta, versions, now, head_position or 0, head_hash or canonical.GENESIS_HASH,
+                          head_recorded_at)
+        meta_json = canonical.dumps(meta)
+        event_rows = [(e.position, e.stream_type, e.stream_id, e.version, e.event_type, e.schema_version,
+                       p.payload_json, meta_json, e.recorded_at, e.effective_at, e.prev_hash, e.hash)
+                      for e, p in zip(recorded, prepared)]
+        try:
+            if len(recorded) <= PIPELINE_MAX_EVENTS:
+                with raw.pipeline():
+                    _insert_small(cursor, recorded, event_rows)
+                    _project_and_remember(cursor, recorded, idempotency_key, request_hash)
+            else:
+                _copy_large(cursor, recorded, event_rows)
+                _project_and_remember(cursor, recorded, idempotency_key, request_hash)
+        except psycopg.errors.CheckViolation as exc:  # the database's own balance check
+            raise UnbalancedPostings(str(exc.diag.message_primary)) from exc
+        except psycopg.errors.UniqueViolation as exc:  # only reachable by writing around the store
+            raise ConcurrencyError("(written around the store)", None, -1) from exc
+    return recorded, None
+
+
+def _chain(prepared: list[_Prepared], meta: dict[str, Any], versions: dict[str, int], now: datetime,
+           position: int, prev_hash: str, head_recorded_at: datetime | None) -> list[RecordedEvent]:
+    """Give each event its position, version, recorded time and hash, linking each to the one before."""
     recorded_at = max(now, head_recorded_at) if head_recorded_at else now  # never goes backwards
     recorded_at_text = canonical.timestamp_str(recorded_at)
-    meta_text = canonical.dumps(meta)
-
+    meta_json = canonical.dumps(meta)
     recorded: list[RecordedEvent] = []
-    event_rows = []
-    posting_rows = []
     for p in prepared:
         position += 1
-        versions[(p.stream_type, p.stream_id)] += 1
-        version = versions[(p.stream_type, p.stream_id)]
+        key = stream_key(p.stream_type, p.stream_id)
+        versions[key] += 1
         effective_at = p.effective_at or recorded_at
-        effective_at_text = canonical.timestamp_str(effective_at)
-        legs = [{"account": a, "asset": s, "amount": canonical.decimal_str(m)} for a, s, m in p.postings]
-        digest = canonical.event_hash(
-            position=position, stream_type=p.stream_type, stream_id=p.stream_id, version=version,
-            event_type=p.event_type, schema_version=p.schema_version, payload=p.payload, metadata=meta,
-            recorded_at=recorded_at_text, effective_at=effective_at_text, postings=legs, prev_hash=prev_hash,
+        digest = canonical.event_hash_from_parts(
+            position=position, stream_type=p.stream_type, stream_id=p.stream_id, version=versions[key],
+            event_type=p.event_type, schema_version=p.schema_version, payload_json=p.payload_json,
+            metadata_json=meta_json, recorded_at=recorded_at_text,
+            effective_at=canonical.timestamp_str(effective_at) if p.effective_at else recorded_at_text,
+            postings_json=p.postings_json, prev_hash=prev_hash,
         )
-        event_rows.append((position, p.stream_type, p.stream_id, version, p.event_type, p.schema_version,
-                           canonical.dumps(p.payload), meta_text, recorded_at, effective_at, prev_hash, digest))
-        for seq, (account, asset, amount) in enumerate(p.postings):
-            posting_rows.append((position, seq, account, asset, amount, effective_at, recorded_at))
         recorded.append(RecordedEvent(
-            position, p.stream_type, p.stream_id, version, p.event_type, p.schema_version, p.payload, meta,
-            recorded_at, effective_at, tuple(Posting(a, s, m) for a, s, m in p.postings), prev_hash, digest,
+            position, p.stream_type, p.stream_id, versions[key], p.event_type, p.schema_version, p.payload, meta,
+            recorded_at, effective_at, tuple(Posting(a, s, m) for a, s, m, _ in p.postings), prev_hash, digest,
         ))
         prev_hash = digest
-
-    try:
-        with cursor.cursor.copy(
-            "COPY ledger_event (position, stream_type, stream_id, version, event_type, schema_version, payload,"
-            " metadata, recorded_at, effective_at, prev_hash, hash) FROM STDIN"
-        ) as copy:
-            for row in event_rows:
-                copy.write_row(row)
-        if posting_rows:
-            with cursor.cursor.copy(
-                "COPY ledger_posting (event_position, seq, account, asset, amount, effective_at, recorded_at) FROM STDIN"
-            ) as copy:
-                for row in posting_rows:
-                    copy.write_row(row)
-    except IntegrityError as exc:  # the lock makes this unreachable unless someone writes around the store
-        raise ConcurrencyError("(unknown)", None, -1) from exc
     return recorded
+
+
+EVENT_COLUMNS = ("INSERT INTO ledger_event (position, stream_type, stream_id, version, event_type, schema_version,"
+                 " payload, metadata, recorded_at, effective_at, prev_hash, hash) VALUES ")
+EVENT_VALUES = "(%s, %s, %s, %s, %s, %s, %s::jsonb, %s::jsonb, %s, %s, %s, %s)"
+POSTING_COLUMNS = "INSERT INTO ledger_posting (event_position, seq, account, asset, amount, effective_at, recorded_at) VALUES "
+POSTING_VALUES = "(%s, %s, %s, %s, %s, %s, %s)"
+CORE_PROJECTIONS = """
+WITH balances AS (
+    INSERT INTO ledger_account_balance (account, asset, balance, last_position)
+    SELECT account, asset, sum(amount), max(event_position) FROM ledger_posting
+     WHERE event_position BETWEEN %(first)s AND %(last)s
+     GROUP BY account, asset
+    ON CONFLICT (account, asset) DO UPDATE
+       SET balance = ledger_account_balance.balance + EXCLUDED.balance, last_position = EXCLUDED.last_position
+    RETURNING 1
+), streams AS (
+    INSERT INTO ledger_stream_state (stream_type, stream_id, version, last_position, last_event_type, updated_at)
+    SELECT DISTINCT ON (stream_type, stream_id) stream_type, stream_id, version, position, event_type, recorded_at
+      FROM ledger_event WHERE position BETWEEN %(first)s AND %(last)s
+     ORDER BY stream_type, stream_id, version DESC
+    ON CONFLICT (stream_type, stream_id) DO UPDATE
+       SET version = EXCLUDED.version, last_position = EXCLUDED.last_position,
+           last_event_type = EXCLUDED.last_event_type, updated_at = EXCLUDED.updated_at
+    RETURNING 1
+)
+INSERT INTO ledger_projection_checkpoint (name, position)
+SELECT unnest(%(names)s::text[]), %(last)s
+ON CONFLICT (name) DO UPDATE SET position = EXCLUDED.position
+"""
+
+
+def _insert_small(cursor, recorded: list[RecordedEvent], event_rows: list[tuple]) -> None:
+    """Few events: one multi-row INSERT each for events and postings (the balance trigger checks per
+    statement), pipelined with the projection statement so the whole write is one round trip."""
+    cursor.execute(EVENT_COLUMNS + ",".join([EVENT_VALUES] * len(event_rows)), [v for row in event_rows for v in row])
+    legs = [(e.position, seq, leg.account, leg.asset, leg.amount, e.effective_at, e.recorded_at)
+            for e in recorded for seq, leg in enumerate(e.postings)]
+    if legs:
+        cursor.execute(POSTING_COLUMNS + ",".join([POSTING_VALUES] * len(legs)), [v for leg in legs for v in leg])
+
+
+def _copy_field(value: Any) -> str:
+    """One field in COPY's text format."""
+    if isinstance(value, datetime):
+        return canonical.timestamp_str(value)
+    text = str(value)
+    return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+
+
+def _copy_large(cursor, recorded: list[RecordedEvent], event_rows: list[tuple]) -> None:
+    """Many events: COPY, with the text buffer built in one pass."""
+    with cursor.copy(
+        "COPY ledger_event (position, stream_type, stream_id, version, event_type, schema_version, payload,"
+        " metadata, recorded_at, effective_at, prev_hash, hash) FROM STDIN"
+    ) as copy:
+        copy.write("".join("\t".join(map(_copy_field, row)) + "\n" for row in event_rows))
+    rows = []
+    for e in recorded:
+        times = canonical.timestamp_str(e.effective_at) + "\t" + canonical.timestamp_str(e.recorded_at)
+        for seq, leg in enumerate(e.postings):
+            rows.append(f"{e.position}\t{seq}\t{_copy_field(leg.account)}\t{_copy_field(leg.asset)}\t{leg.amount}\t{times}\n")
+    if rows:
+        with cursor.copy(
+            "COPY ledger_posting (event_position, seq, account, asset, amount, effective_at, recorded_at) FROM STDIN"
+        ) as copy:
+            copy.write("".join(rows))
+
+
+def _project_and_remember(cursor, recorded: list[RecordedEvent], idempotency_key: str | None,
+                          request_hash: str | None) -> None:
+    cursor.execute(CORE_PROJECTIONS, {"first": recorded[0].position, "last": recorded[-1].position,
+                                      "names": list(projections.CORE)})
+    if idempotency_key is not None:
+        result = {"first_position": recorded[0].position, "last_position": recorded[-1].position,
+                  "stream_versions": {stream_key(e.stream_type, e.stream_id): e.version for e in recorded}}
+        cursor.execute(
+            "INSERT INTO ledger_idempotency (scope, key, request_hash, result, created_at) VALUES (%s, %s, %s, %s::jsonb, %s)",
+            [IDEMPOTENCY_SCOPE, idempotency_key, request_hash, canonical.dumps(result), recorded[0].recorded_at],
+        )
 
 
 def read_stream(stream_type: str, stream_id: str, *, after_version: int = 0) -> list[RecordedEvent]:
@@ -357,7 +426,7 @@ def _read(where: str, params: list[Any]) -> Iterator[RecordedEvent]:
         )
         for row in cursor.fetchall():
             legs = tuple(Posting(a, s, canonical.normalize_decimal(Decimal(m))) for a, s, m in row[12])
-            payload, metadata = json.loads(row[6]), json.loads(row[7])  # Django's jsonb loader returns text
+            payload, metadata = canonical.loads(row[6]), canonical.loads(row[7])  # Django's jsonb loader returns text
             yield RecordedEvent(*row[:6], payload, metadata, row[8], row[9], legs, row[10], row[11])
 
 
@@ -368,9 +437,10 @@ def iter_all(*, batch_size: int = 5000, after_position: int = 0) -> Iterator[lis
     batch: list[RecordedEvent] = []
     for e in scan(after_position + 1, itersize=batch_size):
         batch.append(RecordedEvent(
-            e.position, e.stream_type, e.stream_id, e.version, e.event_type, e.schema_version, e.payload,
-            e.metadata, e.recorded_at, e.effective_at,
-            tuple(Posting(p.account, p.asset, canonical.normalize_decimal(p.amount)) for p in e.postings), e.prev_hash, e.hash,
+            e.position, e.stream_type, e.stream_id, e.version, e.event_type, e.schema_version,
+            canonical.loads(e.payload_json), canonical.loads(e.metadata_json),
+            datetime.fromisoformat(e.recorded_at), datetime.fromisoformat(e.effective_at),
+            tuple(Posting(p.account, p.asset, Decimal(p.amount)) for p in e.postings), e.prev_hash, e.hash,
         ))
         if len(batch) == batch_size:
             yield batch

@@ -91,18 +91,20 @@ def _check(event, expected_position: int, expected_prev: str) -> str | None:
         return f"gap in positions: expected {expected_position}, found {event.position}"
     if event.prev_hash != expected_prev:
         return f"prev_hash {event.prev_hash} does not link to the previous event's hash {expected_prev}"
-    legs = [{"account": p.account, "asset": p.asset, "amount": canonical.decimal_str(p.amount)} for p in event.postings]
-    recomputed = canonical.event_hash(
+    recomputed = canonical.event_hash_from_parts(
         position=event.position, stream_type=event.stream_type, stream_id=event.stream_id, version=event.version,
-        event_type=event.event_type, schema_version=event.schema_version, payload=event.payload,
-        metadata=event.metadata, recorded_at=canonical.timestamp_str(event.recorded_at),
-        effective_at=canonical.timestamp_str(event.effective_at), postings=legs, prev_hash=event.prev_hash,
+        event_type=event.event_type, schema_version=event.schema_version,
+        payload_json=canonical.dumps(canonical.loads(event.payload_json)),
+        metadata_json=canonical.dumps(canonical.loads(event.metadata_json)),
+        recorded_at=event.recorded_at, effective_at=event.effective_at,
+        postings_json=canonical.postings_json([(p.account, p.asset, p.amount) for p in event.postings]),
+        prev_hash=event.prev_hash,
     )
     if recomputed != event.hash:
         return f"hash mismatch: stored {event.hash}, recomputed {recomputed} (event content was altered)"
     totals: dict[str, Decimal] = defaultdict(Decimal)
     for leg in event.postings:
-        totals[leg.asset] = canonical.EXACT.add(totals[leg.asset], leg.amount)
+        totals[leg.asset] = canonical.EXACT.add(totals[leg.asset], Decimal(leg.amount))
         if leg.effective_at != event.effective_at or leg.recorded_at != event.recorded_at:
             return f"posting to {leg.account} carries times that differ from its event"
     for asset, total in totals.items():

@@ -14,7 +14,7 @@ from tools import verify_export
 
 decimals = st.decimals(allow_nan=False, allow_infinity=False, places=None, min_value=Decimal("-1e19"), max_value=Decimal("1e19"))
 text = st.text(alphabet=st.characters(blacklist_characters="\x00", blacklist_categories=("Cs",)), max_size=12)
-json_leaf = st.one_of(st.none(), st.booleans(), st.integers(-(2**70), 2**70), text, decimals)
+json_leaf = st.one_of(st.none(), st.booleans(), st.integers(-(2**53 - 1), 2**53 - 1), text, decimals)
 json_values = st.recursive(json_leaf, lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(text, inner, max_size=4)), max_leaves=12)
 
 
@@ -51,3 +51,10 @@ def test_text_that_postgres_or_utf8_cannot_hold_is_refused(bad):
         canonical.normalize_json({"note": bad})
     with pytest.raises(InvalidEvent):
         canonical.normalize_json({bad: 1})
+
+
+def test_integers_beyond_what_every_json_reader_keeps_exact_must_be_strings():
+    assert canonical.normalize_json({"n": 2**53 - 1}) == {"n": 2**53 - 1}
+    with pytest.raises(InvalidEvent) as err:
+        canonical.normalize_json({"base_units": 2**53})
+    assert err.value.code == "integer_out_of_range"

@@ -18,5 +18,5 @@ class Command(BaseCommand):
         with transaction.atomic(), tqdm(total=total, unit="ev", disable=no_progress or not sys.stderr.isatty(),
                                         file=sys.stderr) as bar:
             replayed = projections.rebuild(progress=bar.update)
-        names = ", ".join(p.name for p in projections.registered())
-        self.stdout.write(f"rebuilt {len(projections.registered())} projections ({names}) from {replayed} events")
+        names = ", ".join(projections.names())
+        self.stdout.write(f"rebuilt {len(projections.names())} projections ({names}) from {replayed} events")

@@ -1,0 +1,165 @@
+"""Ledger write and read paths, measured in one run against a throwaway database.
+
+    .venv/bin/python bench/ledger_bench.py [--log-events 1000000]
+
+Prints: batch append (hash chain + postings + projections) vs raw COPY of the same rows into plain tables;
+single appends each in its own durable transaction (rate, p50, p99); verify_ledger and
+rebuild_projections rates over a log of --log-events events; balance read latency at that size.
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+import uuid
+from decimal import Decimal
+
+from _benchdb import bench_database
+
+EVENTS_PER_BATCH = 5000
+
+
+def make_batch(tag: str, count: int, start: int):
+    from ledger.store import NewEvent, Posting, StreamAppend
+
+    appends = []
+    for i in range(start, start + count):
+        qty = Decimal(i % 997 + 1) / 4
+        appends.append(StreamAppend("journal", f"{tag}-{i}", [NewEvent(
+            "shares_received", {"qty": qty, "symbol": "AAPL", "broker_activity_id": f"act-{tag}-{i}"},
+            [Posting(f"custody:alpaca-main:S{i % 500}", "AAPL", qty), Posting("equity:issued:AAPL", "AAPL", qty.copy_negate())],
+        )]))
+    return appends
+
+
+def bench_batch_vs_copy(n: int) -> tuple[float, float]:
+    from django.db import connection, transaction
+
+    from ledger import canonical, store
+
+    meta = {"actor": "system:bench"}
+    batches = [make_batch(uuid.uuid4().hex[:8], EVENTS_PER_BATCH, k * EVENTS_PER_BATCH) for k in range(n // EVENTS_PER_BATCH)]
+    start = time.perf_counter()
+    for batch in batches:
+        store.append_many(batch, metadata=meta)
+    ours = n / (time.perf_counter() - start)
+
+    # The same rows (already encoded: no validation, hashing or projections) COPYed into plain tables.
+    with connection.cursor() as cursor:
+        # Plain logged tables with the same columns and no indexes, constraints or triggers.
+        cursor.execute("CREATE TABLE raw_event (LIKE ledger_event)")
+        cursor.execute("CREATE TABLE raw_posting (LIKE ledger_posting INCLUDING DEFAULTS INCLUDING IDENTITY)")
+        cursor.execute("SELECT position, stream_type, stream_id, version, event_type, schema_version, payload::text,"
+                       " metadata::text, recorded_at, effective_at, prev_hash, hash FROM ledger_event ORDER BY position DESC LIMIT %s", [n])
+        event_rows = cursor.fetchall()
+        cursor.execute("SELECT event_position, seq, account, asset, amount, effective_at, recorded_at FROM ledger_posting"
+                       " WHERE event_position > %s", [event_rows[-1][0] - 1])
+        posting_rows = cursor.fetchall()
+    start = time.perf_counter()
+    for k in range(0, len(event_rows), EVENTS_PER_BATCH):
+        with transaction.atomic(), connection.cursor() as cursor:
+            with cursor.cursor.copy("COPY raw_event FROM STDIN") as copy:
+                for row in event_rows[k:k + EVENTS_PER_BATCH]:
+                    copy.write_row(row)
+            with cursor.cursor.copy("COPY raw_posting (event_position, seq, account, asset, amount, effective_at, recorded_at) FROM STDIN") as copy:
+                for row in posting_rows[2 * k:2 * (k + EVENTS_PER_BATCH)]:
+                    copy.write_row(row)
+    raw = n / (time.perf_counter() - start)
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE raw_event, raw_posting")
+    return ours, raw
+
+
+def bench_single_appends(n: int) -> tuple[float, float, float]:
+    from ledger import store
+    from ledger.store import NewEvent, Posting
+
+    tag = uuid.uuid4().hex[:8]
+    latencies = []
+    start = time.perf_counter()
+    for i in range(n):
+        t0 = time.perf_counter()
+        store.append("journal", f"single-{tag}-{i % 50}", [NewEvent(
+            "shares_received", {"qty": "1", "n": i},
+            [Posting("custody:alpaca-main:AAPL", "AAPL", Decimal(1)), Posting("equity:issued:AAPL", "AAPL", Decimal(-1))],
+        )], metadata={"actor": "system:bench"})
+        latencies.append(time.perf_counter() - t0)
+    rate = n / (time.perf_counter() - start)
+    latencies.sort()
+    return rate, statistics.median(latencies) * 1000, latencies[int(len(latencies) * 0.99) - 1] * 1000
+
+
+def grow_log_to(target: int) -> None:
+    from ledger import store
+
+    tag = uuid.uuid4().hex[:8]
+    have = store.head_position()
+    while have < target:
+        count = min(EVENTS_PER_BATCH, target - have)
+        store.append_many(make_batch(tag, count, have), metadata={"actor": "system:bench"})
+        have += count
+
+
+def bench_verify_and_rebuild() -> tuple[int, float, float]:
+    from django.db import transaction
+
+    from ledger import projections
+    from ledger.verify import verify
+
+    start = time.perf_counter()
+    result = verify()
+    verify_rate = result.events_checked / (time.perf_counter() - start)
+    assert result.ok, result.summary()
+    start = time.perf_counter()
+    with transaction.atomic():
+        replayed = projections.rebuild()
+    rebuild_rate = replayed / (time.perf_counter() - start)
+    return result.events_checked, verify_rate, rebuild_rate
+
+
+def bench_balance_reads(samples: int = 500) -> tuple[float, float, int]:
+    from datetime import UTC, datetime
+
+    from django.db import connection
+
+    from ledger.balances import balance
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM ledger_posting")
+        postings = cursor.fetchone()[0]
+    current, point_in_time = [], []
+    now = datetime.now(UTC)
+    for i in range(samples):
+        t0 = time.perf_counter()
+        balance(f"custody:alpaca-main:S{i % 500}", "AAPL")
+        current.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        balance(f"custody:alpaca-main:S{i % 500}", "AAPL", as_of=now, known_at=now)
+        point_in_time.append(time.perf_counter() - t0)
+    p99 = lambda xs: sorted(xs)[int(len(xs) * 0.99) - 1] * 1000  # noqa: E731
+    return p99(current), p99(point_in_time), postings
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--batch-events", type=int, default=50_000)
+    parser.add_argument("--single-appends", type=int, default=3_000)
+    parser.add_argument("--log-events", type=int, default=1_000_000)
+    args = parser.parse_args()
+    with bench_database("shareledger_bench_ledger"):
+        ours, raw = bench_batch_vs_copy(args.batch_events)
+        print(f"batch append (hash chain + postings + projections): {ours:,.0f} events/s; raw COPY of the same rows: "
+              f"{raw:,.0f} events/s; ratio {ours / raw:.2f}x (target >= 0.5x)")
+        rate, p50, p99 = bench_single_appends(args.single_appends)
+        print(f"single appends, one durable transaction each: {rate:,.0f} events/s, p50 {p50:.2f} ms, p99 {p99:.2f} ms "
+              f"(target >= 1,000/s, p99 < 10 ms)")
+        grow_log_to(args.log_events)
+        events, verify_rate, rebuild_rate = bench_verify_and_rebuild()
+        print(f"verify_ledger over {events:,} events: {verify_rate:,.0f} events/s (target >= 50,000/s)")
+        print(f"rebuild_projections over {events:,} events: {rebuild_rate:,.0f} events/s (target >= 20,000/s)")
+        current_p99, pit_p99, postings = bench_balance_reads()
+        print(f"balance read at {postings:,} postings: current p99 {current_p99:.3f} ms, point-in-time p99 {pit_p99:.3f} ms (target < 5 ms)")
+
+
+if __name__ == "__main__":
+    main()
