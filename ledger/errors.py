@@ -2,15 +2,23 @@
 from __future__ import annotations
 
 
-class LedgerError(Exception):
-    """Base of ledger failures. `code` is the stable machine-readable name used by the API and CLI."""
+class DomainError(Exception):
+    """Base of every named business failure in every app. `code` is the stable machine-readable name the
+    API returns (problem+json) and `http_status` its status; management commands print `message` on one
+    line and exit 1. Apps subclass it in their own errors.py."""
 
-    code = "ledger_error"
+    code = "domain_error"
     http_status = 400
 
     def __init__(self, message: str):
         super().__init__(message)
         self.message = message
+
+
+class LedgerError(DomainError):
+    """Base of ledger failures."""
+
+    code = "ledger_error"
 
 
 class InvalidEvent(LedgerError):
