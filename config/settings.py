@@ -156,3 +156,11 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
 }
+
+# --- custody (owned by the custody app; environment variables documented in .env.example) ---
+
+# --- issuance and chains (owned by the issuance app) ---
+
+# --- reconciliation (owned by the reconciliation app) ---
+
+# --- partner API (owned by the api app) ---
