@@ -97,11 +97,12 @@ def start_anvil(
     prune_history: int = 256,
     log_to_terminal: bool = False,
     startup_timeout_seconds: float = 15.0,
+    state_path: Path | None = None,
 ) -> AnvilNode:
     """Start anvil on 127.0.0.1:`port` and return once it answers JSON-RPC.
 
     Its HOME and cache live in `run_dir`; its output goes to `run_dir/anvil-<port>.log` unless
-    `log_to_terminal`.
+    `log_to_terminal`. With `state_path` the chain state persists across restarts.
     """
     run_dir = Path(run_dir).resolve()
     home = run_dir / "anvil-home"
@@ -114,6 +115,10 @@ def start_anvil(
         "--prune-history", str(prune_history),
         "--cache-path", str(run_dir / "anvil-cache"),
     ]
+    if state_path is not None:
+        # Keep the chain across restarts of the demo (the database outlives the process): load the file at
+        # start and dump to it every few seconds and at exit.
+        command += ["--state", str(Path(state_path).resolve()), "--state-interval", "5"]
     environment = {**os.environ, "HOME": str(home)}
     log_path = run_dir / f"anvil-{port}.log"
     output = None if log_to_terminal else log_path.open("wb")

@@ -247,11 +247,13 @@ def _write(prepared: list[_Prepared], meta: dict[str, Any], idempotency_key: str
     raw = connection.connection
     streams = sorted({(p.stream_type, p.stream_id) for p in prepared})
     with raw.cursor() as cursor:
-        cursor.execute(
-            "SELECT clock, head_position, head_hash, head_recorded_at, versions::text, earlier::text"
-            " FROM ledger_begin_append(%s, %s, %s, %s)",
-            [[s[0] for s in streams], [s[1] for s in streams], IDEMPOTENCY_SCOPE, idempotency_key],
-        )
+        with raw.pipeline():  # BEGIN travels with the call: one round trip
+            cursor.execute(
+                "SELECT clock, head_position, head_hash, head_recorded_at, versions::text, earlier::text"
+                " FROM ledger_begin_append(%s, %s, %s, %s)",
+                [[s[0] for s in streams], [s[1] for s in streams], IDEMPOTENCY_SCOPE, idempotency_key],
+                prepare=True,
+            )
         now, head_position, head_hash, head_recorded_at, versions_json, earlier_json = cursor.fetchone()
         if earlier_json is not None:
             earlier = canonical.loads(earlier_json)
@@ -345,11 +347,14 @@ ON CONFLICT (name) DO UPDATE SET position = EXCLUDED.position
 def _insert_small(cursor, recorded: list[RecordedEvent], event_rows: list[tuple]) -> None:
     """Few events: one multi-row INSERT each for events and postings (the balance trigger checks per
     statement), pipelined with the projection statement so the whole write is one round trip."""
-    cursor.execute(EVENT_COLUMNS + ",".join([EVENT_VALUES] * len(event_rows)), [v for row in event_rows for v in row])
+    # prepare=True: the common shapes (one event, two legs) are parsed and planned once per connection.
+    cursor.execute(EVENT_COLUMNS + ",".join([EVENT_VALUES] * len(event_rows)), [v for row in event_rows for v in row],
+                   prepare=len(event_rows) <= 2)
     legs = [(e.position, seq, leg.account, leg.asset, leg.amount, e.effective_at, e.recorded_at)
             for e in recorded for seq, leg in enumerate(e.postings)]
     if legs:
-        cursor.execute(POSTING_COLUMNS + ",".join([POSTING_VALUES] * len(legs)), [v for leg in legs for v in leg])
+        cursor.execute(POSTING_COLUMNS + ",".join([POSTING_VALUES] * len(legs)), [v for leg in legs for v in leg],
+                       prepare=len(legs) <= 4)
 
 
 def _copy_field(value: Any) -> str:
@@ -382,13 +387,14 @@ def _copy_large(cursor, recorded: list[RecordedEvent], event_rows: list[tuple]) 
 def _project_and_remember(cursor, recorded: list[RecordedEvent], idempotency_key: str | None,
                           request_hash: str | None) -> None:
     cursor.execute(CORE_PROJECTIONS, {"first": recorded[0].position, "last": recorded[-1].position,
-                                      "names": list(projections.CORE)})
+                                      "names": list(projections.CORE)}, prepare=True)
     if idempotency_key is not None:
         result = {"first_position": recorded[0].position, "last_position": recorded[-1].position,
                   "stream_versions": {stream_key(e.stream_type, e.stream_id): e.version for e in recorded}}
         cursor.execute(
             "INSERT INTO ledger_idempotency (scope, key, request_hash, result, created_at) VALUES (%s, %s, %s, %s::jsonb, %s)",
             [IDEMPOTENCY_SCOPE, idempotency_key, request_hash, canonical.dumps(result), recorded[0].recorded_at],
+            prepare=True,
         )
 
 

@@ -1,0 +1,151 @@
+"""The main job on one machine: start the embedded defaults, migrate, load the demo, serve, reconcile.
+
+    ./shareledger run [--port 8000] [--no-demo]
+
+Starts, as child processes: PostgreSQL (when nothing listens on 5432: embedded pgserver) and Redis (when
+nothing listens on 6379: embedded redis-server), a local anvil chain (state kept in .run/anvil/), the
+sandbox Alpaca broker (state in .run/broker.json), the web server (admin + API) on 127.0.0.1:8000, a
+Celery worker and Celery beat. Then it loads the demo data (idempotent), runs a reconciliation, prints
+where to log in and waits; Ctrl-C stops everything it started.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from config import devservices  # noqa: E402
+
+RUN_DIR = devservices.RUN_DIR
+ANVIL_PORT = 8545
+BROKER_PORT = 8766
+
+
+class Children:
+    """Processes started here, stopped in reverse order on exit."""
+
+    def __init__(self) -> None:
+        self.procs: list[tuple[str, subprocess.Popen]] = []
+
+    def start(self, name: str, args: list[str], env: dict[str, str]) -> subprocess.Popen:
+        log = open(RUN_DIR / f"{name}.log", "ab")
+        proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        self.procs.append((name, proc))
+        print(f"  started {name} (pid {proc.pid}, log .run/{name}.log)")
+        return proc
+
+    def check(self) -> None:
+        for name, proc in self.procs:
+            if proc.poll() is not None:
+                raise SystemExit(f"run: {name} exited with code {proc.returncode}; see .run/{name}.log")
+
+    def stop(self) -> None:
+        for name, proc in reversed(self.procs):
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+        for name, proc in reversed(self.procs):
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+
+
+def wait_for_port(port: int, what: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not devservices.port_open("127.0.0.1", port):
+        if time.monotonic() > deadline:
+            raise SystemExit(f"run: {what} did not start on port {port}; see .run/")
+        time.sleep(0.2)
+
+
+def ensure_database(url: str) -> None:
+    """Create the application database on the server if it does not exist yet."""
+    import psycopg
+    from urllib.parse import urlparse, urlunparse
+
+    parsed = urlparse(url)
+    name = parsed.path.lstrip("/")
+    admin = urlunparse(parsed._replace(path="/postgres"))
+    with psycopg.connect(admin, autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def manage(env: dict[str, str], *args: str) -> None:
+    code = subprocess.call([sys.executable, "manage.py", *args], cwd=ROOT, env=env)
+    if code != 0:
+        raise SystemExit(f"run: manage.py {' '.join(args)} failed with exit code {code}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--no-demo", action="store_true", help="do not load the demo data")
+    args = parser.parse_args()
+    RUN_DIR.mkdir(parents=True, exist_ok=True)
+
+    print("shareledger: starting services")
+    env = dict(os.environ)
+    env.setdefault("SHARELEDGER_DEV", "1")
+    env["DATABASE_URL"] = env.get("DATABASE_URL") or devservices.database_url()
+    env["CELERY_BROKER_URL"] = env.get("CELERY_BROKER_URL") or devservices.redis_url()
+    env["PYTHONPATH"] = str(ROOT)
+    ensure_database(env["DATABASE_URL"])
+
+    children = Children()
+    try:
+        from chain.anvil import find_anvil_binary
+
+        if not devservices.port_open("127.0.0.1", ANVIL_PORT):
+            (RUN_DIR / "anvil").mkdir(exist_ok=True)
+            children.start("anvil", [str(find_anvil_binary()), "--host", "127.0.0.1", "--port", str(ANVIL_PORT),
+                                     "--prune-history", "256", "--cache-path", str(RUN_DIR / "anvil" / "cache"),
+                                     "--state", str(RUN_DIR / "anvil" / "state.json"), "--state-interval", "5"],
+                           {**env, "HOME": str(RUN_DIR / "anvil")})
+            wait_for_port(ANVIL_PORT, "anvil")
+        if not devservices.port_open("127.0.0.1", BROKER_PORT):
+            children.start("sandbox-broker", [sys.executable, "-m", "sandbox_broker", "--port", str(BROKER_PORT),
+                                              "--state", str(RUN_DIR / "broker.json")], env)
+            wait_for_port(BROKER_PORT, "sandbox broker")
+
+        print("shareledger: migrating")
+        manage(env, "migrate", "--no-input", "-v", "0")
+        if not args.no_demo:
+            print("shareledger: loading demo data")
+            manage(env, "load_demo")
+
+        children.start("web", [sys.executable, "manage.py", "runserver", f"127.0.0.1:{args.port}", "--noreload"], env)
+        children.start("celery-worker", [sys.executable, "-m", "celery", "-A", "config", "worker", "-l", "info",
+                                         "--concurrency", "2"], env)
+        children.start("celery-beat", [sys.executable, "-m", "celery", "-A", "config", "beat", "-l", "info",
+                                       "--schedule", str(RUN_DIR / "celerybeat-schedule")], env)
+        wait_for_port(args.port, "web server")
+
+        print("shareledger: running a reconciliation")
+        manage(env, "reconcile")
+
+        print(f"""
+shareledger is running.
+  Admin console  http://127.0.0.1:{args.port}/admin/   (demo users are printed above by load_demo)
+  Partner API    http://127.0.0.1:{args.port}/api/v1/  (docs: http://127.0.0.1:{args.port}/api/docs/)
+  Chain (anvil)  http://127.0.0.1:{ANVIL_PORT}   Sandbox broker http://127.0.0.1:{BROKER_PORT}
+  Logs           .run/*.log
+Press Ctrl-C to stop.""")
+        while True:
+            children.check()
+            time.sleep(1)
+    except KeyboardInterrupt:
+        print("\nshareledger: stopping")
+    finally:
+        children.stop()
+
+
+if __name__ == "__main__":
+    main()
