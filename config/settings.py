@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "django_filters",
     "ledger",
     "custody",
+    "partners",
     "issuance",
     "reconciliation",
 ]
@@ -83,6 +84,10 @@ def _database_from_url(url: str) -> dict:
         raise RuntimeError(f"DATABASE_URL must be a PostgreSQL URL, got scheme {parsed.scheme!r}")
     options = dict(part.split("=", 1) for part in parsed.query.split("&") if "=" in part)
     host = unquote(parsed.hostname or "") or options.pop("host", "")
+    # Server-side prepared statements for hot queries (the ledger's append path). Set DB_PREPARE_THRESHOLD
+    # empty when connecting through a transaction-pooling proxy that cannot keep them.
+    threshold = os.environ.get("DB_PREPARE_THRESHOLD", "5")
+    options["prepare_threshold"] = int(threshold) if threshold else None
     return {
         "ENGINE": "django.db.backends.postgresql",
         "NAME": unquote(parsed.path.lstrip("/")),
@@ -160,6 +165,44 @@ LOGGING = {
 # --- custody (owned by the custody app; environment variables documented in .env.example) ---
 
 # --- issuance and chains (owned by the issuance app) ---
+# Networks: env JSON {"name": {"chain_id", "rpc_url", "confirmations", "reorg_window"?, "itn_network"?}}.
+# `itn_network` is the name the broker's tokenization API uses for that chain (e.g. "ethereum").
+import json as _json  # noqa: E402  (only this block parses JSON)
+
+CHAIN_NETWORKS: dict[str, dict] = _json.loads(os.environ.get(
+    "SHARELEDGER_NETWORKS",
+    '{"anvil": {"chain_id": 31337, "rpc_url": "http://127.0.0.1:8545", "confirmations": 1, "itn_network": "ethereum"}}',
+))
+# Signer keys (hex). Unset in dev: anvil's PUBLIC dev accounts 0-2 (worthless outside a local node). Production
+# leaves them unset and points ISSUER_SIGNER_FACTORY at a KMS/HSM-backed signer (see issuance/signers.py).
+_ISSUANCE_DEV = DEBUG or env_bool("SHARELEDGER_DEV", True)
+ISSUER_DEPLOYER_KEY = os.environ.get("ISSUER_DEPLOYER_KEY") or (
+    "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80" if _ISSUANCE_DEV else "")
+ISSUER_MINTER_KEY = os.environ.get("ISSUER_MINTER_KEY") or (
+    "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d" if _ISSUANCE_DEV else "")
+ISSUER_BURNER_KEY = os.environ.get("ISSUER_BURNER_KEY") or (
+    "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a" if _ISSUANCE_DEV else "")
+ISSUER_SIGNER_FACTORY = os.environ.get("ISSUER_SIGNER_FACTORY", "issuance.signers.key_from_settings")
+# Where partners send tokens to redeem (anvil dev account 4 in dev); the burner burns from it.
+REDEMPTION_WALLET = os.environ.get("REDEMPTION_WALLET") or (
+    "0x15d34AAf54267DB7D7c367839AAf71A00a2C6A65" if _ISSUANCE_DEV else "")
+# Mints of more tokens than this need a second person's approval (approver != requester).
+MINT_APPROVAL_THRESHOLD = decimal.Decimal(os.environ.get("MINT_APPROVAL_THRESHOLD", "1000"))
+# Custody account (custody.CustodyAccount.name) that receives journaled shares and releases them.
+ISSUANCE_CUSTODY_ACCOUNT = os.environ.get("ISSUANCE_CUSTODY_ACCOUNT", "alpaca-main")
+ISSUANCE_GAS_LIMIT = int(os.environ.get("ISSUANCE_GAS_LIMIT", "200000"))
+# How long one process_mint/process_redeem call waits for a receipt before leaving it to the next run.
+ISSUANCE_RECEIPT_WAIT_SECONDS = decimal.Decimal(os.environ.get("ISSUANCE_RECEIPT_WAIT_SECONDS", "5"))
+# The chain watcher records its cursor at least every this many blocks (and whenever it saw a relevant transfer).
+CHAIN_CURSOR_CHECKPOINT_BLOCKS = int(os.environ.get("CHAIN_CURSOR_CHECKPOINT_BLOCKS", "500"))
+CELERY_BEAT_SCHEDULE["issuance-watch-chains"] = {
+    "task": "issuance.tasks.watch_chains",
+    "schedule": int(os.environ.get("CHAIN_WATCH_SECONDS", "5")),
+}
+CELERY_BEAT_SCHEDULE["issuance-process-pending"] = {
+    "task": "issuance.tasks.process_pending",
+    "schedule": int(os.environ.get("ISSUANCE_POLL_SECONDS", "2")),
+}
 
 # --- reconciliation (owned by the reconciliation app) ---
 
