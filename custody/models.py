@@ -60,3 +60,72 @@ class CustodyAccount(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+# --- Read models maintained by custody/projections.py from the custody streams (rebuildable from the log) ---
+
+
+class ActivityCursor(models.Model):
+    """The last broker activity id recorded for an Alpaca account: the next sync asks for activities after it.
+
+    Written only by the projector, in the same transaction as the event of that activity, so the cursor can
+    never run ahead of (or behind) the facts in the ledger."""
+
+    account_name = models.CharField(max_length=50, unique=True)
+    last_activity_id = models.CharField(max_length=100)
+    event_position = models.BigIntegerField()
+
+
+class BrokerOrder(models.Model):
+    """An order we placed at a broker for one of our requests, as the order events describe it."""
+
+    account_name = models.CharField(max_length=50)
+    client_order_id = models.CharField(max_length=128)
+    request_id = models.CharField(max_length=200)
+    broker_order_id = models.CharField(max_length=100)
+    symbol = models.CharField(max_length=16)
+    side = models.CharField(max_length=4)
+    qty = models.DecimalField(max_digits=38, decimal_places=18)
+    status = models.CharField(max_length=32, help_text="submitted, or the broker's terminal status once seen.")
+    filled_qty = models.DecimalField(max_digits=38, decimal_places=18, default=Decimal(0))
+    filled_avg_price = models.DecimalField(max_digits=38, decimal_places=18, null=True)
+    submitted_at = models.DateTimeField()
+    event_position = models.BigIntegerField(help_text="Position of the last event that changed this row.")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["account_name", "client_order_id"], name="custody_order_client_id"),
+        ]
+
+
+class PositionsObservation(models.Model):
+    """What the broker reported holding (qty and qty_available per symbol) at one moment; one row per
+    `positions_observed` event."""
+
+    account_name = models.CharField(max_length=50)
+    event_position = models.BigIntegerField(unique=True)
+    observed_at = models.DateTimeField()
+    raw_sha256 = models.CharField(max_length=64)
+    positions = models.JSONField(help_text='{"AAPL": {"qty": "10", "qty_available": "10"}}, decimals as strings.')
+
+    class Meta:
+        indexes = [models.Index(fields=["account_name", "-event_position"], name="custody_positions_latest")]
+
+
+class StatementImport(models.Model):
+    """One imported custodian statement; one row per `statement_imported` event."""
+
+    account_name = models.CharField(max_length=50)
+    event_position = models.BigIntegerField(unique=True)
+    file_sha256 = models.CharField(max_length=64, unique=True)
+    filename = models.CharField(max_length=255)
+    format = models.CharField(max_length=16)
+    statement_date = models.DateField()
+    as_of = models.CharField(max_length=40, blank=True,
+                             help_text="Statement time as the file gives it (ISO 8601; SWIFT 98C times carry no offset).")
+    holdings = models.JSONField(help_text="One object per security, quantities as decimal strings.")
+    imported_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["account_name", "-statement_date", "-event_position"],
+                                name="custody_statement_latest")]

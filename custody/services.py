@@ -1,0 +1,103 @@
+"""The custody app's public API: what issuance, partners and reconciliation call. Keep it stable.
+
+Instruments (each change an event on `instrument/<ISIN>` carrying the actor, e.g. "user:alice"):
+    get_instrument(symbol) -> Instrument                                   raises UnknownInstrument
+    create_instrument(symbol, name, isin, *, actor, cusip="", exchange="", tokens_per_share=Decimal(1)) -> Instrument
+        validates ISIN and CUSIP check digits (a US ISIN must embed the CUSIP); InvalidInstrument, InstrumentExists
+    pause_instrument(symbol, actor, reason) -> Instrument                  active -> paused
+    resume_instrument(symbol, actor, reason="") -> Instrument              paused -> active
+    delist_instrument(symbol, actor, reason) -> Instrument                 final
+    change_tokens_per_share(symbol, tokens_per_share, actor, reason) -> Instrument
+    change_symbol(symbol, new_symbol, actor, reason) -> Instrument
+        (InstrumentStateConflict when the current state does not allow the change)
+
+Custody accounts and the broker:
+    get_custody_account(name) -> CustodyAccount                            raises UnknownCustodyAccount
+    alpaca_client(account) -> TradingClient    credentials from the env vars the account names, base_url override
+        for the sandbox, raw_data=True (answers are the broker's JSON dicts), a request timeout, and alpaca-py's
+        own retries off: wrap calls in call_broker(what, fn) for the retry policy (BrokerUnavailable, BrokerRefused)
+    sync_account(account, *, rescan=False, progress=None) -> SyncReport   orders, activities, positions
+    place_order_for_request(request_id, symbol, qty, side, account, *, actor="system:custody") -> OrderOutcome
+        side "buy" | "sell"; client order id "sl-" + sha256(request_id)[:40]; never submits twice for one request
+        (lost answers are looked up, a duplicate-id 422 is fetched); a filled outcome means its fills are booked.
+        OrderRequestMismatch if the request id was used for other terms; InvalidOrder; UnknownInstrument
+    refresh_order(request_id, account) -> OrderOutcome                     UnknownOrder if never placed
+    client_order_id_for(request_id) -> str
+    register_journal_matcher(fn)     fn(BrokerJournal) -> JournalMatch(partner_id, request_id=None) | None:
+        says which partner a JNLS/JNLC belongs to; matched journals post against partner:<id>:pending-mint:<SYM>
+        (shares in), partner:<id>:pending-redeem:<SYM> (shares out) or partner:<id>:cash:USD; unmatched ones
+        against suspense:unmatched-journal:<account>:<asset>
+
+Reads for issuance and reconciliation:
+    shares_in_custody(symbol, as_of=None, known_at=None) -> Decimal   ledger balance over every custody:<acct>:<SYM>
+    shares_at_account(account, symbol, as_of=None, known_at=None) -> Decimal   one custody:<acct>:<SYM>
+    latest_broker_positions(account) -> BrokerPositions | None
+        .qty {symbol: Decimal} (total; reconcile on this), .qty_available, .as_of, .raw_sha256, .event_position
+    latest_statement(account) -> CustodianStatement | None
+        .statement_date, .as_of, .format, .file_sha256, .holdings (isin, symbol|None, aggregate, available, blocked,
+        pending), .aggregate_by_symbol(), .event_position
+
+Statements:
+    import_statement(data, filename, account, *, actor) -> StatementImportResult (already_imported, unknown_isins...)
+        StatementRejected (line, reason), StatementAccountMismatch, StatementAlreadyImported, UnknownCustodyAccount
+
+Every failure is a subclass of custody.errors.CustodyError (a ledger.errors.DomainError with `code`, `http_status`).
+Commands: `manage.py sync_custody [--account X] [--rescan]`, `manage.py import_statement FILE --account X`.
+Celery: `custody.tasks.sync_custody_accounts(account=None)`.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from ledger.balances import balance, balances_with_prefix
+
+from . import ledger_accounts
+from .activities import BrokerJournal, JournalMatch, register_journal_matcher, unregister_journal_matcher
+from .broker import alpaca_client, call_broker
+from .custody_accounts import get_custody_account
+from .instruments import (
+    change_symbol,
+    change_tokens_per_share,
+    create_instrument,
+    delist_instrument,
+    get_instrument,
+    pause_instrument,
+    resume_instrument,
+)
+from .models import CustodyAccount
+from .orders import OrderOutcome, client_order_id_for, place_order_for_request, refresh_order
+from .positions import BrokerPositions, latest_broker_positions
+from .statement_import import CustodianStatement, StatementImportResult, import_statement, latest_statement
+from .sync import SyncReport, sync_account
+
+__all__ = [
+    "BrokerJournal", "BrokerPositions", "CustodianStatement", "JournalMatch", "OrderOutcome", "StatementImportResult",
+    "SyncReport", "alpaca_client", "call_broker", "change_symbol", "change_tokens_per_share", "client_order_id_for",
+    "create_instrument", "delist_instrument", "get_custody_account", "get_instrument", "import_statement",
+    "latest_broker_positions", "latest_statement", "pause_instrument", "place_order_for_request", "refresh_order",
+    "register_journal_matcher", "resume_instrument", "shares_at_account", "shares_in_custody", "sync_account",
+    "unregister_journal_matcher",
+]
+
+
+def shares_in_custody(symbol: str, as_of: datetime | None = None, known_at: datetime | None = None) -> Decimal:
+    """Shares of `symbol` the ledger says we hold across all custody accounts (as_of: valid time, known_at:
+    what the ledger knew then; see ledger.balances)."""
+    if as_of is None and known_at is None:
+        return sum((amount for (account, _), amount in balances_with_prefix("custody:", symbol).items()
+                    if _is_shares_account(account, symbol)), Decimal(0))
+    names = set(CustodyAccount.objects.values_list("name", flat=True))
+    names |= {account.split(":")[1] for account, _ in balances_with_prefix("custody:", symbol)
+              if _is_shares_account(account, symbol)}
+    return sum((shares_at_account(name, symbol, as_of, known_at) for name in sorted(names)), Decimal(0))
+
+
+def shares_at_account(account: str, symbol: str, as_of: datetime | None = None,
+                      known_at: datetime | None = None) -> Decimal:
+    return balance(ledger_accounts.custody_shares(account, symbol), symbol, as_of=as_of, known_at=known_at)
+
+
+def _is_shares_account(account: str, symbol: str) -> bool:
+    parts = account.split(":")
+    return len(parts) == 3 and parts[2] == symbol
