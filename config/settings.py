@@ -172,6 +172,17 @@ LOGGING = {
 METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
 
 # --- custody (owned by the custody app; environment variables documented in .env.example) ---
+# Broker calls: request timeout, attempts before BrokerUnavailable, exponential backoff (doubling from
+# CUSTODY_BROKER_BACKOFF_SECONDS) and the cap on any pause, Retry-After included.
+CUSTODY_BROKER_TIMEOUT_SECONDS = float(os.environ.get("CUSTODY_BROKER_TIMEOUT_SECONDS", "10"))
+CUSTODY_BROKER_MAX_ATTEMPTS = int(os.environ.get("CUSTODY_BROKER_MAX_ATTEMPTS", "4"))
+CUSTODY_BROKER_BACKOFF_SECONDS = float(os.environ.get("CUSTODY_BROKER_BACKOFF_SECONDS", "0.5"))
+CUSTODY_BROKER_MAX_BACKOFF_SECONDS = float(os.environ.get("CUSTODY_BROKER_MAX_BACKOFF_SECONDS", "8"))
+CUSTODY_SYNC_PAGE_SIZE = int(os.environ.get("CUSTODY_SYNC_PAGE_SIZE", "100"))  # activities per page (Alpaca max 100)
+CELERY_BEAT_SCHEDULE["sync-custody-accounts"] = {
+    "task": "custody.tasks.sync_custody_accounts",
+    "schedule": float(os.environ.get("CUSTODY_SYNC_INTERVAL_SECONDS", "300")),
+}
 
 # --- issuance and chains (owned by the issuance app) ---
 # Networks: env JSON {"name": {"chain_id", "rpc_url", "confirmations", "reorg_window"?, "itn_network"?}}.
