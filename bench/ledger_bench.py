@@ -13,6 +13,7 @@ import statistics
 import time
 import uuid
 from decimal import Decimal
+from pathlib import Path
 
 from _benchdb import bench_database
 
@@ -89,6 +90,39 @@ def bench_single_appends(n: int) -> tuple[float, float, float]:
     return rate, statistics.median(latencies) * 1000, latencies[int(len(latencies) * 0.99) - 1] * 1000
 
 
+CONCURRENT_WRITER = """
+import sys, time
+import django
+django.setup()
+from decimal import Decimal
+from ledger import store
+from ledger.store import NewEvent, Posting
+n, start_at, tag = int(sys.argv[1]), float(sys.argv[2]), sys.argv[3]
+while time.time() < start_at:
+    time.sleep(0.001)
+for i in range(n):
+    store.append("journal", f"{tag}-{i % 20}", [NewEvent("shares_received", {"qty": "1"},
+                 [Posting("custody:alpaca-main:AAPL", "AAPL", Decimal(1)), Posting("equity:issued:AAPL", "AAPL", Decimal(-1))])],
+                 metadata={"actor": "system:bench"})
+"""
+
+
+def bench_concurrent_appends(processes: int, per_process: int) -> float:
+    """Aggregate single-append rate with several writer processes: the ceiling the append lock sets."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    start_at = time.time() + 3
+    procs = [subprocess.Popen([sys.executable, "-c", CONCURRENT_WRITER, str(per_process), str(start_at),
+                               f"conc-{uuid.uuid4().hex[:6]}"], env=env) for _ in range(processes)]
+    for proc in procs:
+        if proc.wait() != 0:
+            raise SystemExit("a concurrent writer failed")
+    return processes * per_process / (time.time() - start_at)
+
+
 def grow_log_to(target: int) -> None:
     from ledger import store
 
@@ -153,6 +187,9 @@ def main() -> None:
         rate, p50, p99 = bench_single_appends(args.single_appends)
         print(f"single appends, one durable transaction each: {rate:,.0f} events/s, p50 {p50:.2f} ms, p99 {p99:.2f} ms "
               f"(target >= 1,000/s, p99 < 10 ms)")
+        for writers in (2, 4):
+            aggregate = bench_concurrent_appends(writers, args.single_appends // writers)
+            print(f"single appends from {writers} concurrent writer processes: {aggregate:,.0f} events/s in total")
         grow_log_to(args.log_events)
         events, verify_rate, rebuild_rate = bench_verify_and_rebuild()
         print(f"verify_ledger over {events:,} events: {verify_rate:,.0f} events/s (target >= 50,000/s)")

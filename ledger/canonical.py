@@ -134,6 +134,24 @@ def postings_json(legs: list[tuple[str, str, str]]) -> str:
     return dumps([{"account": a, "asset": s, "amount": m} for a, s, m in legs])
 
 
+def document_parts(*, event_type: str, schema_version: int, stream_id: str, stream_type: str,
+                   payload_json: str, metadata_json: str, postings_json: str) -> tuple[str, str, str]:
+    """The canonical event document, keys in sorted order, split around the fields only known under the
+    append lock. The whole document is:
+
+        '{"effective_at":"' + effective_at + head + position + mid + prev_hash
+        + '","recorded_at":"' + recorded_at + '"' + tail + version + '}'
+
+    which is byte for byte dumps() of the event dict. The same parts feed the Python hash below and the
+    SQL function ledger_append_small (migration 0003).
+    """
+    head = '","event_type":' + dumps(event_type) + ',"metadata":' + metadata_json + ',"payload":' + payload_json + ',"position":'
+    mid = ',"postings":' + postings_json + ',"prev_hash":"'
+    tail = (',"schema_version":' + str(schema_version) + ',"stream_id":' + dumps(stream_id)
+            + ',"stream_type":' + dumps(stream_type) + ',"version":')
+    return head, mid, tail
+
+
 def event_hash_from_parts(
     *,
     position: int,
@@ -149,26 +167,13 @@ def event_hash_from_parts(
     postings_json: str,
     prev_hash: str,
 ) -> str:
-    """SHA-256 of the canonical event document, assembled from already-canonical JSON parts.
-
-    Equal, byte for byte, to dumps() of the whole document (keys in sorted order below); assembling it
-    avoids encoding the payload twice on the write path and decoding/re-encoding it in verify_ledger.
-    """
-    document = (
-        '{"effective_at":"' + effective_at
-        + '","event_type":' + dumps(event_type)
-        + ',"metadata":' + metadata_json
-        + ',"payload":' + payload_json
-        + ',"position":' + str(position)
-        + ',"postings":' + postings_json
-        + ',"prev_hash":"' + prev_hash
-        + '","recorded_at":"' + recorded_at
-        + '","schema_version":' + str(schema_version)
-        + ',"stream_id":' + dumps(stream_id)
-        + ',"stream_type":' + dumps(stream_type)
-        + ',"version":' + str(version) + "}"
-    )
-    return sha256_hex(document)
+    """SHA-256 of the canonical event document, assembled from already-canonical JSON parts (no payload is
+    encoded twice on the write path, nor decoded and re-encoded beyond once in verify_ledger)."""
+    head, mid, tail = document_parts(event_type=event_type, schema_version=schema_version, stream_id=stream_id,
+                                     stream_type=stream_type, payload_json=payload_json,
+                                     metadata_json=metadata_json, postings_json=postings_json)
+    return sha256_hex('{"effective_at":"' + effective_at + head + str(position) + mid + prev_hash
+                      + '","recorded_at":"' + recorded_at + '"' + tail + str(version) + "}")
 
 
 def event_hash(*, payload: Any, metadata: Any, postings: list[dict[str, str]], **fields: Any) -> str:

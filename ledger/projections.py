@@ -1,8 +1,8 @@
 """Projections: read models derived from events, never ahead of or behind the log.
 
-Core projections (balance per account and asset, head of every stream) are updated by the store in the
-append's own pipeline with set-based SQL over the rows just written (`store.CORE_PROJECTIONS`); a rebuild
-runs the very same statement over the whole log.
+Core projections (balance per account and asset, head of every stream) are updated inside the append by
+the SQL function `ledger_project_core(first, last)` (migration 0003), set-based over the rows just
+written; a rebuild runs the very same function over the whole log.
 
 Apps register their own read models (`register(projector)` in AppConfig.ready()). The store calls
 `apply(events)` inside the append transaction; `rebuild` resets them and replays the log in batches
@@ -67,7 +67,7 @@ def _save_checkpoints(projector_names: list[str], position: int) -> None:
 def rebuild(batch_size: int = 5000, progress: Callable[[int], None] | None = None) -> int:
     """Reset every projection and rebuild it from the whole log. Runs under the append lock in the
     caller's transaction, so no append interleaves. Returns the number of events replayed."""
-    from .store import CORE_PROJECTIONS, head_position, iter_all  # the store imports this module
+    from .store import head_position, iter_all  # the store imports this module
 
     with connection.cursor() as cursor:
         cursor.execute("SELECT ledger_append_lock()")
@@ -75,7 +75,7 @@ def rebuild(batch_size: int = 5000, progress: Callable[[int], None] | None = Non
         cursor.execute("DELETE FROM ledger_stream_state")
         head = head_position()
         if head:
-            cursor.execute(CORE_PROJECTIONS, {"first": 1, "last": head, "names": list(CORE)})
+            cursor.execute("SELECT ledger_project_core(1, %s, %s::text[])", [head, list(CORE)])
     for projector in _projectors.values():
         projector.reset()
     if _projectors:

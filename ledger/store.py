@@ -1,20 +1,21 @@
 """The only code that writes events. Every app records its facts through `append` / `append_many`.
 
 Write path (one PostgreSQL transaction):
-1. Validate and canonicalize everything in Python, before taking any lock.
-2. `ledger_begin_append()` (SQL, migration 0002) takes the single append lock and, in the same round trip,
-   reads the chain head, the database clock, each stream's version and any earlier idempotency result.
-   Appends are serialized, so positions are handed out in commit order (a follower reading "after N"
-   never skips a late commit) and the hash chain has exactly one head.
-3. Check expected versions; hash each event over its canonical encoding + the previous hash.
-4. Insert events and postings (pipelined INSERTs for a few events, COPY for many); in the same pipeline,
-   update the core projections (balances, stream heads) from the rows just written and remember the
-   idempotency key with its result.
-5. Run the apps' projectors. Commit releases the lock.
+1. Validate and canonicalize everything in Python, before taking any lock: payloads become canonical
+   JSON once, postings are checked to balance, the idempotency fingerprint is computed.
+2. Take the single append lock. Appends are serialized, so positions are handed out in commit order (a
+   follower reading "after N" never skips a late commit) and the hash chain has exactly one head.
+3. Under the lock: replay an earlier result for the idempotency key, check expected stream versions,
+   hash each event over its canonical encoding + the previous hash, insert events and postings, update
+   the core projections (balances, stream heads) from the rows just written, remember the key.
+   - A few events (the common case): all of step 3 is ONE server-side call, `ledger_append_small`
+     (migration 0003), sent together with BEGIN; the lock is held only while PostgreSQL works.
+   - Many events: `ledger_begin_append` (migration 0002) locks and reads the head in one round trip,
+     Python hashes, COPY writes, `ledger_project_core` projects.
+4. Run the apps' projectors in the same transaction. Commit releases the lock.
 """
 from __future__ import annotations
 
-import json
 import re
 from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
@@ -30,7 +31,8 @@ from . import canonical, projections
 from .errors import ConcurrencyError, IdempotencyConflict, InvalidEvent, UnbalancedPostings
 from .streams import check_stream_type
 
-PIPELINE_MAX_EVENTS = 64  # up to this many events per append: pipelined INSERTs; more: COPY
+SERVER_SIDE_MAX_EVENTS = 64  # up to this many events per append: one server-side call; more: COPY
+STALE_VERSION_SQLSTATE = "SL409"  # raised by ledger_append_small for a stale expected version
 IDEMPOTENCY_SCOPE = "ledger.append"
 ACCOUNT_RE = re.compile(r"^[A-Za-z0-9_.@-]+(:[A-Za-z0-9_.@-]+)+$")
 ASSET_RE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
@@ -244,6 +246,75 @@ def _write(prepared: list[_Prepared], meta: dict[str, Any], idempotency_key: str
     """Inside the caller's transaction: lock, check, hash, insert, project. Returns the recorded events, or
     the earlier result when the idempotency key was seen with the same request."""
     connection.ensure_connection()
+    try:
+        if len(prepared) <= SERVER_SIDE_MAX_EVENTS:
+            return _write_small(prepared, meta, idempotency_key, request_hash)
+        return _write_large(prepared, meta, idempotency_key, request_hash)
+    except psycopg.errors.CheckViolation as exc:  # the database's own balance check
+        raise UnbalancedPostings(str(exc.diag.message_primary)) from exc
+    except psycopg.errors.UniqueViolation as exc:  # only reachable by writing around the store
+        raise ConcurrencyError("(written around the store)", None, -1) from exc
+    except psycopg.Error as exc:
+        if exc.sqlstate == STALE_VERSION_SQLSTATE:
+            detail = canonical.loads(exc.diag.message_detail)
+            expected = next(p.expected_version for p in prepared if stream_key(p.stream_type, p.stream_id) == detail["stream"])
+            raise ConcurrencyError(detail["stream"], expected, detail["actual"]) from None
+        raise
+
+
+def _write_small(prepared: list[_Prepared], meta: dict[str, Any], idempotency_key: str | None,
+                 request_hash: str | None) -> tuple[list[RecordedEvent], dict[str, Any] | None]:
+    """A few events: one call of ledger_append_small (migration 0003) does everything under the lock, sent
+    together with BEGIN; the lock is then held only while the server works and commits."""
+    meta_json = canonical.dumps(meta)
+    parts = [canonical.document_parts(event_type=p.event_type, schema_version=p.schema_version, stream_id=p.stream_id,
+                                      stream_type=p.stream_type, payload_json=p.payload_json, metadata_json=meta_json,
+                                      postings_json=p.postings_json) for p in prepared]
+    events_json = canonical.dumps([
+        {"stream_type": p.stream_type, "stream_id": p.stream_id, "expected_version": p.expected_version,
+         "event_type": p.event_type, "schema_version": p.schema_version, "payload": p.payload_json,
+         "effective_at": canonical.timestamp_str(p.effective_at) if p.effective_at else None,
+         "doc_head": head, "doc_mid": mid, "doc_tail": tail}
+        for p, (head, mid, tail) in zip(prepared, parts)
+    ])
+    legs_json = canonical.dumps([
+        {"ev": index, "seq": seq, "account": account, "asset": asset, "amount": text}
+        for index, p in enumerate(prepared, start=1) for seq, (account, asset, _, text) in enumerate(p.postings)
+    ])
+    raw = connection.connection
+    with raw.cursor() as cursor:
+        with raw.pipeline():
+            cursor.execute(
+                "SELECT first_position, first_prev_hash, recorded_at, versions, hashes, earlier::text"
+                " FROM ledger_append_small(%s::jsonb, %s::jsonb, %s, %s, %s, %s, %s::text[])",
+                [events_json, legs_json, meta_json, IDEMPOTENCY_SCOPE, idempotency_key, request_hash,
+                 list(projections.CORE)],
+                prepare=True,
+            )
+        first, prev_hash, recorded_at, versions, hashes, earlier_json = cursor.fetchone()
+    if earlier_json is not None:
+        return [], _earlier_result(earlier_json, idempotency_key, request_hash)
+    recorded = []
+    for offset, (p, version, digest) in enumerate(zip(prepared, versions, hashes)):
+        recorded.append(RecordedEvent(
+            first + offset, p.stream_type, p.stream_id, version, p.event_type, p.schema_version, p.payload, meta,
+            recorded_at, p.effective_at or recorded_at, tuple(Posting(a, s, m) for a, s, m, _ in p.postings),
+            prev_hash, digest,
+        ))
+        prev_hash = digest
+    return recorded, None
+
+
+def _earlier_result(earlier_json: str, idempotency_key: str | None, request_hash: str | None) -> dict[str, Any]:
+    earlier = canonical.loads(earlier_json)
+    if earlier["request_hash"] != request_hash:
+        raise IdempotencyConflict(f"idempotency key {idempotency_key!r} was already used with a different request")
+    return earlier["result"]
+
+
+def _write_large(prepared: list[_Prepared], meta: dict[str, Any], idempotency_key: str | None,
+                 request_hash: str | None) -> tuple[list[RecordedEvent], dict[str, Any] | None]:
+    """Many events: lock and read the head in one round trip, hash in Python, COPY, project."""
     raw = connection.connection
     streams = sorted({(p.stream_type, p.stream_id) for p in prepared})
     with raw.cursor() as cursor:
@@ -256,10 +327,7 @@ def _write(prepared: list[_Prepared], meta: dict[str, Any], idempotency_key: str
             )
         now, head_position, head_hash, head_recorded_at, versions_json, earlier_json = cursor.fetchone()
         if earlier_json is not None:
-            earlier = canonical.loads(earlier_json)
-            if earlier["request_hash"] != request_hash:
-                raise IdempotencyConflict(f"idempotency key {idempotency_key!r} was already used with a different request")
-            return [], earlier["result"]
+            return [], _earlier_result(earlier_json, idempotency_key, request_hash)
         versions: dict[str, int] = canonical.loads(versions_json)
         for p in prepared:
             actual = versions[stream_key(p.stream_type, p.stream_id)]
@@ -272,18 +340,16 @@ def _write(prepared: list[_Prepared], meta: dict[str, Any], idempotency_key: str
         event_rows = [(e.position, e.stream_type, e.stream_id, e.version, e.event_type, e.schema_version,
                        p.payload_json, meta_json, e.recorded_at, e.effective_at, e.prev_hash, e.hash)
                       for e, p in zip(recorded, prepared)]
-        try:
-            if len(recorded) <= PIPELINE_MAX_EVENTS:
-                with raw.pipeline():
-                    _insert_small(cursor, recorded, event_rows)
-                    _project_and_remember(cursor, recorded, idempotency_key, request_hash)
-            else:
-                _copy_large(cursor, recorded, event_rows)
-                _project_and_remember(cursor, recorded, idempotency_key, request_hash)
-        except psycopg.errors.CheckViolation as exc:  # the database's own balance check
-            raise UnbalancedPostings(str(exc.diag.message_primary)) from exc
-        except psycopg.errors.UniqueViolation as exc:  # only reachable by writing around the store
-            raise ConcurrencyError("(written around the store)", None, -1) from exc
+        _copy_large(cursor, recorded, event_rows)
+        cursor.execute("SELECT ledger_project_core(%s, %s, %s::text[])",
+                       [recorded[0].position, recorded[-1].position, list(projections.CORE)])
+        if idempotency_key is not None:
+            result = {"first_position": recorded[0].position, "last_position": recorded[-1].position,
+                      "stream_versions": {stream_key(e.stream_type, e.stream_id): e.version for e in recorded}}
+            cursor.execute(
+                "INSERT INTO ledger_idempotency (scope, key, request_hash, result, created_at) VALUES (%s, %s, %s, %s::jsonb, %s)",
+                [IDEMPOTENCY_SCOPE, idempotency_key, request_hash, canonical.dumps(result), recorded[0].recorded_at],
+            )
     return recorded, None
 
 
@@ -314,49 +380,6 @@ def _chain(prepared: list[_Prepared], meta: dict[str, Any], versions: dict[str, 
     return recorded
 
 
-EVENT_COLUMNS = ("INSERT INTO ledger_event (position, stream_type, stream_id, version, event_type, schema_version,"
-                 " payload, metadata, recorded_at, effective_at, prev_hash, hash) VALUES ")
-EVENT_VALUES = "(%s, %s, %s, %s, %s, %s, %s::jsonb, %s::jsonb, %s, %s, %s, %s)"
-POSTING_COLUMNS = "INSERT INTO ledger_posting (event_position, seq, account, asset, amount, effective_at, recorded_at) VALUES "
-POSTING_VALUES = "(%s, %s, %s, %s, %s, %s, %s)"
-CORE_PROJECTIONS = """
-WITH balances AS (
-    INSERT INTO ledger_account_balance (account, asset, balance, last_position)
-    SELECT account, asset, sum(amount), max(event_position) FROM ledger_posting
-     WHERE event_position BETWEEN %(first)s AND %(last)s
-     GROUP BY account, asset
-    ON CONFLICT (account, asset) DO UPDATE
-       SET balance = ledger_account_balance.balance + EXCLUDED.balance, last_position = EXCLUDED.last_position
-    RETURNING 1
-), streams AS (
-    INSERT INTO ledger_stream_state (stream_type, stream_id, version, last_position, last_event_type, updated_at)
-    SELECT DISTINCT ON (stream_type, stream_id) stream_type, stream_id, version, position, event_type, recorded_at
-      FROM ledger_event WHERE position BETWEEN %(first)s AND %(last)s
-     ORDER BY stream_type, stream_id, version DESC
-    ON CONFLICT (stream_type, stream_id) DO UPDATE
-       SET version = EXCLUDED.version, last_position = EXCLUDED.last_position,
-           last_event_type = EXCLUDED.last_event_type, updated_at = EXCLUDED.updated_at
-    RETURNING 1
-)
-INSERT INTO ledger_projection_checkpoint (name, position)
-SELECT unnest(%(names)s::text[]), %(last)s
-ON CONFLICT (name) DO UPDATE SET position = EXCLUDED.position
-"""
-
-
-def _insert_small(cursor, recorded: list[RecordedEvent], event_rows: list[tuple]) -> None:
-    """Few events: one multi-row INSERT each for events and postings (the balance trigger checks per
-    statement), pipelined with the projection statement so the whole write is one round trip."""
-    # prepare=True: the common shapes (one event, two legs) are parsed and planned once per connection.
-    cursor.execute(EVENT_COLUMNS + ",".join([EVENT_VALUES] * len(event_rows)), [v for row in event_rows for v in row],
-                   prepare=len(event_rows) <= 2)
-    legs = [(e.position, seq, leg.account, leg.asset, leg.amount, e.effective_at, e.recorded_at)
-            for e in recorded for seq, leg in enumerate(e.postings)]
-    if legs:
-        cursor.execute(POSTING_COLUMNS + ",".join([POSTING_VALUES] * len(legs)), [v for leg in legs for v in leg],
-                       prepare=len(legs) <= 4)
-
-
 def _copy_field(value: Any) -> str:
     """One field in COPY's text format."""
     if isinstance(value, datetime):
@@ -382,20 +405,6 @@ def _copy_large(cursor, recorded: list[RecordedEvent], event_rows: list[tuple]) 
             "COPY ledger_posting (event_position, seq, account, asset, amount, effective_at, recorded_at) FROM STDIN"
         ) as copy:
             copy.write("".join(rows))
-
-
-def _project_and_remember(cursor, recorded: list[RecordedEvent], idempotency_key: str | None,
-                          request_hash: str | None) -> None:
-    cursor.execute(CORE_PROJECTIONS, {"first": recorded[0].position, "last": recorded[-1].position,
-                                      "names": list(projections.CORE)}, prepare=True)
-    if idempotency_key is not None:
-        result = {"first_position": recorded[0].position, "last_position": recorded[-1].position,
-                  "stream_versions": {stream_key(e.stream_type, e.stream_id): e.version for e in recorded}}
-        cursor.execute(
-            "INSERT INTO ledger_idempotency (scope, key, request_hash, result, created_at) VALUES (%s, %s, %s, %s::jsonb, %s)",
-            [IDEMPOTENCY_SCOPE, idempotency_key, request_hash, canonical.dumps(result), recorded[0].recorded_at],
-            prepare=True,
-        )
 
 
 def read_stream(stream_type: str, stream_id: str, *, after_version: int = 0) -> list[RecordedEvent]:

@@ -69,8 +69,10 @@ CREATE TRIGGER ledger_posting_balanced AFTER INSERT ON ledger_posting
 
 -- The single append lock. Held until commit, so positions are handed out in commit order and the hash
 -- chain has one head. The key spells "SHLDGER1".
-CREATE FUNCTION ledger_append_lock() RETURNS void LANGUAGE sql VOLATILE AS $$
-    SELECT pg_advisory_xact_lock(6001130359608398385);
+CREATE FUNCTION ledger_append_lock() RETURNS void LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+    PERFORM pg_advisory_xact_lock(6001130359608398385);  -- plpgsql: a volatile sql function is re-planned per call
+END;
 $$;
 
 -- Take the lock, then read (in a fresh snapshot, after the lock) everything an append needs: the clock,

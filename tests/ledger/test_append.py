@@ -146,9 +146,9 @@ def test_a_large_batch_goes_through_copy_and_keeps_awkward_text_exact(unique):
     awkward = "tab\there, newline\nhere, backslash \\ and \\N, quote \" é 😀"
     events = [NewEvent("note_added", {"text": awkward, "i": i}, [Posting(f"x:{unique}", "AAPL", Decimal("0.1")),
                                                                Posting(f"y:{unique}", "AAPL", Decimal("-0.1"))])
-              for i in range(store.PIPELINE_MAX_EVENTS + 10)]
+              for i in range(store.SERVER_SIDE_MAX_EVENTS + 10)]
     result = store.append("journal", f"{unique}\tid\\x", events, metadata={"actor": "user:ops\\1"})
-    assert len(result.events) == store.PIPELINE_MAX_EVENTS + 10
+    assert len(result.events) == store.SERVER_SIDE_MAX_EVENTS + 10
     stored = store.read_stream("journal", f"{unique}\tid\\x")
     assert [e.payload["text"] for e in stored] == [awkward] * len(events)
     assert stored[-1].metadata == {"actor": "user:ops\\1"}
