@@ -210,6 +210,8 @@ REDEMPTION_WALLET = os.environ.get("REDEMPTION_WALLET") or (
 MINT_APPROVAL_THRESHOLD = decimal.Decimal(os.environ.get("MINT_APPROVAL_THRESHOLD", "1000"))
 # Custody account (custody.CustodyAccount.name) that receives journaled shares and releases them.
 ISSUANCE_CUSTODY_ACCOUNT = os.environ.get("ISSUANCE_CUSTODY_ACCOUNT", "alpaca-main")
+# Our name at the broker's tokenization network (the `issuer` field of ITN requests).
+ISSUANCE_ITN_ISSUER = os.environ.get("ISSUANCE_ITN_ISSUER", "shareledger")
 ISSUANCE_GAS_LIMIT = int(os.environ.get("ISSUANCE_GAS_LIMIT", "200000"))
 # How long one process_mint/process_redeem call waits for a receipt before leaving it to the next run.
 ISSUANCE_RECEIPT_WAIT_SECONDS = decimal.Decimal(os.environ.get("ISSUANCE_RECEIPT_WAIT_SECONDS", "5"))
