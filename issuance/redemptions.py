@@ -1,0 +1,281 @@
+"""Redemptions (stream redeem_request/<id>): tokens arrive at the redemption wallet, we burn them, the shares
+go back to the partner.
+
+    redeem_requested (received | held) -> [redeem_assigned] -> burn_signed -> burn_broadcast -> burn_confirmed
+    -> shares_released;  or redeem_failed.
+
+A deposit is identified by (network, tx hash, log index) and its redeem id is derived from it, so the watcher
+seeing the transfer and the partner filing it with the tx hash can only ever create one redemption. A
+transfer from a wallet no partner has allowlisted is recorded as `held` (and alerted), never dropped.
+Postings: burn_confirmed chain:<net>:<SYM>:supply +shares / partner:<id>:pending-redeem:<SYM> -shares;
+shares_released partner:<id>:pending-redeem:<SYM> +shares / custody:<account>:<SYM> -shares.
+"""
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import transaction
+
+from chain.errors import BroadcastRejected, NonceAlreadyUsed
+from chain.reads import TransferLog, transfer_logs
+from chain.tx import TxState, broadcast, gas_params_from_head, id_to_bytes32, receipt_status, sign_burn_from_redemption
+from ledger import store
+from ledger.store import NewEvent, StreamAppend
+from partners.addresses import checksum_address
+from partners.models import Partner, Wallet
+from partners.services import get_partner
+
+from . import chain_client, nonces, signers
+from .crashpoints import crash_point
+from .errors import DepositNotFound, InvalidQuantity, InvalidState, SharesPending, UnknownRequest, WalletNotAllowlisted
+from .locks import lock
+from .models import RedeemRequest, TokenDeployment
+from .quantities import from_base_units, parse_qty, to_shares
+from .services import (
+    RECEIPT_POLL_SECONDS,
+    SYSTEM_ACTOR,
+    _move,
+    active_deployment,
+    custody_account_path,
+    get_instrument,
+    market_account,
+    pending_redeem_account,
+    supply_account,
+)
+
+Status = RedeemRequest.Status
+TX_HASH = re.compile(r"^0x[0-9a-f]{64}$")
+DEPOSIT_NAMESPACE = uuid.UUID("0b7c4f7e-2f55-4d8e-9b1e-6a0c1d2e3f40")
+
+
+def redeem_id_for(network: str, tx_hash: str, log_index: int) -> str:
+    return str(uuid.uuid5(DEPOSIT_NAMESPACE, f"{network}:{tx_hash}:{log_index}"))
+
+
+def get_redeem(redeem_id: str) -> RedeemRequest:
+    redeem = (RedeemRequest.objects.select_related("partner", "instrument", "deployment")
+              .filter(id=redeem_id).first())
+    if redeem is None:
+        raise UnknownRequest(f"no redeem request {redeem_id!r}")
+    return redeem
+
+
+def _redemption_wallet() -> str:
+    return checksum_address(settings.REDEMPTION_WALLET)
+
+
+def deposit_event(deployment: TokenDeployment, transfer: TransferLog, partner: Partner | None, source: str,
+                  release_method: str = "journal") -> tuple[str, NewEvent]:
+    """The redeem_requested event for a Transfer into the redemption wallet (held when `partner` is None)."""
+    qty = from_base_units(transfer.value, deployment.decimals)
+    return redeem_id_for(deployment.network, transfer.tx_hash, transfer.log_index), NewEvent("redeem_requested", {
+        "partner_id": partner.id if partner else None, "symbol": deployment.instrument.symbol,
+        "network": deployment.network, "deployment_id": deployment.id, "from_address": transfer.from_address,
+        "deposit_tx_hash": transfer.tx_hash, "deposit_log_index": transfer.log_index,
+        "deposit_block": transfer.block_number, "qty": qty, "amount_base_units": str(transfer.value),
+        "qty_shares": to_shares(qty, deployment.instrument.tokens_per_share),
+        "status": Status.RECEIVED.value if partner else Status.HELD.value, "source": source,
+        "release_method": release_method,
+        "custody_account": (partner.custody_account if partner else "") or settings.ISSUANCE_CUSTODY_ACCOUNT,
+    })
+
+
+def request_redeem(partner: Partner | str, symbol: str, network: str, tx_hash: str, actor: str, *,
+                   qty: Decimal | str | None = None, release_method: str = "journal") -> RedeemRequest:
+    """A partner files the transfer of its tokens to the redemption wallet. Verified against the chain: the
+    transaction must hold a Transfer of this token from one of the partner's allowlisted wallets to the
+    redemption wallet. Filing the same deposit again returns the same redemption."""
+    partner = partner if isinstance(partner, Partner) else get_partner(partner)
+    instrument = get_instrument(symbol)
+    deployment = active_deployment(instrument, network)
+    tx_hash = str(tx_hash).lower()
+    if not TX_HASH.match(tx_hash):
+        raise DepositNotFound(f"{tx_hash!r} is not a transaction hash")
+    if release_method not in ("journal", "sell"):
+        raise InvalidState(f"shares are released by journal or sell, not {release_method!r}")
+    w3 = chain_client.web3_for(chain_client.network(network))
+    receipt_block = _receipt_block(w3, tx_hash)
+    wallet = _redemption_wallet()
+    deposits = [log for log in transfer_logs(w3, deployment.contract_address, receipt_block, receipt_block)
+                if log.tx_hash == tx_hash and log.to_address == wallet]
+    if not deposits:
+        raise DepositNotFound(f"transaction {tx_hash} moved no {deployment.token_symbol} to the redemption wallet")
+    deposit = deposits[0]
+    owner_wallets = set(Wallet.objects.filter(partner=partner, network=network, status=Wallet.Status.ALLOWLISTED)
+                        .values_list("address", flat=True))
+    if deposit.from_address not in owner_wallets:
+        raise WalletNotAllowlisted(f"{deposit.from_address} is not an allowlisted wallet of {partner.id} on {network}")
+    if qty is not None and parse_qty(qty, deployment.decimals) != from_base_units(deposit.value, deployment.decimals):
+        raise InvalidQuantity(f"the transfer moved {from_base_units(deposit.value, deployment.decimals)} tokens, not {qty}")
+    redeem_id, event = deposit_event(deployment, deposit, partner, "partner", release_method)
+    existing = RedeemRequest.objects.filter(id=redeem_id).first()
+    if existing is not None:
+        if existing.status == Status.HELD:
+            return assign_held_redeem(redeem_id, partner.id, actor)
+        return existing
+    store.append("redeem_request", redeem_id, [event], metadata={"actor": actor, "partner": partner.id},
+                 expected_version=0)
+    return get_redeem(redeem_id)
+
+
+def _receipt_block(w3, tx_hash: str) -> int:
+    from web3.exceptions import TransactionNotFound
+
+    try:
+        return w3.eth.get_transaction_receipt(tx_hash)["blockNumber"]
+    except TransactionNotFound:
+        raise DepositNotFound(f"transaction {tx_hash} is not on chain (yet)") from None
+
+
+def assign_held_redeem(redeem_id: str, partner_id: str, actor: str) -> RedeemRequest:
+    """Operations decide whose held deposit this is; it then proceeds like any redemption."""
+    redeem = get_redeem(redeem_id)
+    if redeem.status != Status.HELD:
+        raise InvalidState(f"redeem {redeem_id} is {redeem.status}, not held")
+    partner = get_partner(partner_id)
+    store.append("redeem_request", redeem_id, [NewEvent("redeem_assigned", {
+        "partner_id": partner.id, "custody_account": partner.custody_account or settings.ISSUANCE_CUSTODY_ACCOUNT})],
+        metadata={"actor": actor, "partner": partner.id}, expected_version=redeem.stream_version)
+    return get_redeem(redeem_id)
+
+
+def _append(redeem: RedeemRequest, events: list[NewEvent], actor: str = SYSTEM_ACTOR) -> RedeemRequest:
+    store.append("redeem_request", redeem.id, events, metadata={"actor": actor, "partner": redeem.partner_id},
+                 expected_version=redeem.stream_version)
+    return get_redeem(redeem.id)
+
+
+def process_redeem(redeem_id: str, *, wait_seconds: Decimal | float | None = None) -> RedeemRequest:
+    """Advance a redemption as far as it can go now (same guarantees as process_mint)."""
+    wait = Decimal(str(settings.ISSUANCE_RECEIPT_WAIT_SECONDS if wait_seconds is None else wait_seconds))
+    deadline = time.monotonic() + float(wait)
+    while True:
+        redeem = get_redeem(redeem_id)
+        network = chain_client.network(redeem.network)
+        w3 = chain_client.web3_for(network)
+        if redeem.status == Status.RECEIVED:
+            deposit = receipt_status(w3, redeem.deposit_tx_hash, network.confirmations)
+            if deposit.state in (TxState.NOT_FOUND, TxState.REVERTED):
+                return _append(redeem, [NewEvent("redeem_failed", {
+                    "code": "deposit_not_found", "reason": f"deposit {redeem.deposit_tx_hash} is {deposit.state}"})])
+            if deposit.state == TxState.PENDING:
+                if time.monotonic() >= deadline:
+                    return redeem
+                time.sleep(RECEIPT_POLL_SECONDS)
+                continue
+            _sign_burn(redeem, network, w3)
+        elif redeem.status == Status.SIGNED:
+            _broadcast(redeem, w3, reason="signed")
+        elif redeem.status == Status.BROADCAST:
+            state = receipt_status(w3, redeem.tx_hash, network.confirmations)
+            if state.state == TxState.CONFIRMED:
+                symbol = redeem.instrument.symbol
+                _append(redeem, [NewEvent("burn_confirmed", {
+                    "tx_hash": redeem.tx_hash, "block_number": state.block_number, "block_hash": state.block_hash,
+                    "qty_shares": redeem.qty_shares},
+                    postings=_move(supply_account(redeem.network, symbol),
+                                   pending_redeem_account(redeem.partner_id, symbol), symbol, redeem.qty_shares))])
+            elif state.state == TxState.REVERTED:
+                return _append(redeem, [NewEvent("redeem_failed", {
+                    "code": "burn_reverted", "reason": f"burn {redeem.tx_hash} reverted in block {state.block_number}"})])
+            elif state.state == TxState.NOT_FOUND:
+                _broadcast(redeem, w3, reason="not_found")
+            elif time.monotonic() >= deadline:
+                return redeem
+            else:
+                time.sleep(RECEIPT_POLL_SECONDS)
+        elif redeem.status == Status.BURNED:
+            if not _release(redeem):
+                return get_redeem(redeem_id)
+        else:
+            return redeem
+
+
+def _sign_burn(redeem: RedeemRequest, network, w3) -> None:
+    burner = signers.signer("burner", network.name)
+    gas = gas_params_from_head(w3, settings.ISSUANCE_GAS_LIMIT)
+    chain_pending = w3.eth.get_transaction_count(burner.address, "pending")
+    with transaction.atomic():
+        lock(f"redeem:{redeem.id}")
+        redeem = get_redeem(redeem.id)
+        if redeem.status != Status.RECEIVED:
+            return
+        nonce, nonce_append = nonces.allocate(network, burner.address, chain_pending, purpose="burn",
+                                              request_id=redeem.id)
+        signed = sign_burn_from_redemption(burner, chain_id=network.chain_id, nonce=nonce, gas=gas,
+                                           token=redeem.deployment.contract_address,
+                                           amount=int(redeem.amount_base_units), request_id=id_to_bytes32(redeem.id))
+        event = NewEvent("burn_signed", {"signer": burner.address, "nonce": nonce, "tx_hash": signed.tx_hash,
+                                         "raw_tx": "0x" + signed.raw_tx.hex(), "chain_id": network.chain_id,
+                                         "onchain_request_id": "0x" + id_to_bytes32(redeem.id).hex()})
+        store.append_many([StreamAppend("redeem_request", redeem.id, [event], expected_version=redeem.stream_version),
+                           nonce_append], metadata={"actor": SYSTEM_ACTOR, "partner": redeem.partner_id})
+    crash_point("after_sign")
+
+
+def _broadcast(redeem: RedeemRequest, w3, *, reason: str) -> None:
+    try:
+        broadcast(w3, bytes.fromhex(redeem.raw_tx.removeprefix("0x")))
+    except NonceAlreadyUsed as taken:
+        _append(redeem, [NewEvent("redeem_failed", {"code": taken.code, "reason": str(taken)})])
+        return
+    except BroadcastRejected as refused:
+        raise InvalidState(f"node refused burn {redeem.id}'s transaction; it stays signed and is retried: {refused}") from refused
+    crash_point("after_broadcast")
+    _append(redeem, [NewEvent("burn_broadcast", {"tx_hash": redeem.tx_hash, "first": redeem.broadcast_at is None,
+                                                 "reason": reason})])
+
+
+def _release(redeem: RedeemRequest) -> bool:
+    """Give the shares back: through the broker's ITN redeem callback (it journals them to the partner) or by
+    selling them through custody. False when a person has to do it (release_shares)."""
+    from . import broker
+
+    if redeem.release_method == "sell":
+        reference = _sell_through_broker(redeem)
+        reported = False
+    elif redeem.partner.broker_client_id:
+        answer = broker.report_redeem(redeem)
+        reference, reported = f"itn:{answer.get('tokenization_request_id', '')}", True
+    else:
+        return False
+    release_shares(redeem.id, SYSTEM_ACTOR, reference=reference, reported_to_broker=reported)
+    return True
+
+
+def _sell_through_broker(redeem: RedeemRequest) -> str:
+    from custody.services import place_order_for_request
+
+    outcome = place_order_for_request(redeem.id, redeem.instrument.symbol, redeem.qty_shares, "sell",
+                                      redeem.custody_account, actor=SYSTEM_ACTOR)
+    if not outcome.filled:
+        raise SharesPending(f"broker sale {outcome.broker_order_id} for redeem {redeem.id} is {outcome.status}")
+    return outcome.broker_order_id
+
+
+def release_shares(redeem_id: str, actor: str, *, reference: str = "", reported_to_broker: bool = False) -> RedeemRequest:
+    """Record that the partner's shares left us: journaled back (pending-redeem +shares / custody -shares), or
+    sold, whose fill custody booked already (pending-redeem +shares / market:<account>:<SYM> -shares)."""
+    redeem = get_redeem(redeem_id)
+    if redeem.status != Status.BURNED:
+        raise InvalidState(f"redeem {redeem_id} is {redeem.status}; shares are released only after the burn")
+    symbol = redeem.instrument.symbol
+    counter = (market_account(redeem.custody_account, symbol) if redeem.release_method == "sell"
+               else custody_account_path(redeem.custody_account, symbol))
+    return _append(redeem, [NewEvent("shares_released", {
+        "method": redeem.release_method, "reference": reference, "custody_account": redeem.custody_account,
+        "qty_shares": redeem.qty_shares, "reported_to_broker": reported_to_broker},
+        postings=_move(pending_redeem_account(redeem.partner_id, symbol), counter, symbol, redeem.qty_shares))], actor)
+
+
+def pending_redeem_ids() -> list[str]:
+    return list(RedeemRequest.objects.filter(status__in=RedeemRequest.OPEN).order_by("requested_at")
+                .values_list("id", flat=True))
+
+
+__all__ = ["request_redeem", "process_redeem", "assign_held_redeem", "release_shares", "get_redeem",
+           "pending_redeem_ids", "redeem_id_for"]

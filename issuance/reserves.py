@@ -1,0 +1,66 @@
+"""The numbers behind "no token without a share": shares in custody, tokens outstanding, mints in flight.
+
+All three are in shares (token quantities divided by tokens_per_share), as ledger postings are.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db.models import Sum
+
+from custody.models import Instrument
+from custody.services import shares_in_custody
+from ledger.balances import balances_with_prefix
+from ledger.canonical import EXACT, normalize_decimal
+
+from .models import MintRequest
+
+
+def tokens_outstanding_shares(symbol: str) -> Decimal:
+    """Tokens outstanding on every network, in shares: minus the sum of chain:<network>:<SYMBOL>:supply."""
+    supply = _sum(balance for (account, _), balance in balances_with_prefix("chain:", symbol).items()
+                  if account.endswith(f":{symbol}:supply"))
+    return normalize_decimal(-supply)
+
+
+def in_flight_mint_shares(instrument: Instrument) -> Decimal:
+    """Mints that passed the reserve check and are not yet confirmed or failed."""
+    total = (MintRequest.objects.filter(instrument=instrument, status__in=MintRequest.RESERVED)
+             .aggregate(total=Sum("qty_shares"))["total"])
+    return normalize_decimal(total or Decimal(0))
+
+
+def _sum(values) -> Decimal:
+    total = Decimal(0)
+    for value in values:
+        total = EXACT.add(total, value)
+    return normalize_decimal(total)
+
+
+@dataclass(frozen=True)
+class ReserveCheck:
+    symbol: str
+    custody_shares: Decimal
+    outstanding_shares: Decimal
+    in_flight_shares: Decimal
+    this_mint_shares: Decimal
+
+    @property
+    def shares_after_mint(self) -> Decimal:
+        return normalize_decimal(EXACT.add(EXACT.add(self.outstanding_shares, self.in_flight_shares),
+                                           self.this_mint_shares))
+
+    @property
+    def passes(self) -> bool:
+        return self.shares_after_mint <= self.custody_shares
+
+    def as_payload(self) -> dict:
+        return {"custody_shares": self.custody_shares, "outstanding_shares": self.outstanding_shares,
+                "in_flight_shares": self.in_flight_shares, "this_mint_shares": self.this_mint_shares}
+
+
+def reserve_check(instrument: Instrument, this_mint_shares: Decimal) -> ReserveCheck:
+    return ReserveCheck(instrument.symbol, shares_in_custody(instrument.symbol),
+                        tokens_outstanding_shares(instrument.symbol), in_flight_mint_shares(instrument),
+                        this_mint_shares)
