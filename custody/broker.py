@@ -75,7 +75,8 @@ def is_not_found(error: Exception) -> bool:
 def call_broker(what: str, call: Callable[[], Answer]) -> Answer:
     """`call()` with the retry policy; `what` names the request in errors ("list activities of alpaca-main")."""
     attempts = settings.CUSTODY_BROKER_MAX_ATTEMPTS
-    for attempt in range(1, attempts + 1):
+    attempt = 1
+    while True:
         try:
             return call()
         except APIError as error:
@@ -86,13 +87,13 @@ def call_broker(what: str, call: Callable[[], Answer]) -> Answer:
             failure, retry_after = f"HTTP {status}", _retry_after_seconds(error)
         except TRANSIENT_FAILURES as error:
             failure, retry_after = f"{type(error).__name__}: {str(error)[:120]}", None
-        if attempt == attempts:
+        if attempt >= attempts:
             raise BrokerUnavailable(f"{what}: no usable answer from the broker after {attempts} attempts "
                                     f"(last: {failure})")
         pause = backoff_seconds(attempt, retry_after)
         log.warning("%s: %s, retrying in %.2f s (attempt %d of %d)", what, failure, pause, attempt + 1, attempts)
         time.sleep(pause)
-    raise AssertionError("unreachable")
+        attempt += 1
 
 
 def backoff_seconds(attempt: int, retry_after: float | None = None) -> float:

@@ -60,7 +60,7 @@ def _apply_account(event: RecordedEvent) -> None:
     payload, account = event.payload, event.stream_id
     activity_id = payload.get("activity_id")
     if activity_id:
-        cursor = ActivityCursor.objects.select_for_update().filter(account_name=account).first()
+        cursor = ActivityCursor.objects.filter(account_name=account).first()  # the append lock serializes us
         if cursor is None:
             ActivityCursor.objects.create(account_name=account, last_activity_id=activity_id,
                                           event_position=event.position)

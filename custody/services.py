@@ -26,7 +26,9 @@ Custody accounts and the broker:
     register_journal_matcher(fn)     fn(BrokerJournal) -> JournalMatch(partner_id, request_id=None) | None:
         says which partner a JNLS/JNLC belongs to; matched journals post against partner:<id>:pending-mint:<SYM>
         (shares in), partner:<id>:pending-redeem:<SYM> (shares out) or partner:<id>:cash:USD; unmatched ones
-        against suspense:unmatched-journal:<account>:<asset>
+        against suspense:unmatched-journal:<account>:<asset> = unmatched_journal_account(account, asset). The sync
+        books every journal once: to assign an unmatched one to a partner later, move it out of that suspense
+        account (suspense +q, partner:<id>:pending-mint:<SYM> -q); never post custody:* again for it.
 
 Reads for issuance and reconciliation:
     shares_in_custody(symbol, as_of=None, known_at=None) -> Decimal   ledger balance over every custody:<acct>:<SYM>
@@ -77,8 +79,13 @@ __all__ = [
     "create_instrument", "delist_instrument", "get_custody_account", "get_instrument", "import_statement",
     "latest_broker_positions", "latest_statement", "pause_instrument", "place_order_for_request", "refresh_order",
     "register_journal_matcher", "resume_instrument", "shares_at_account", "shares_in_custody", "sync_account",
-    "unregister_journal_matcher",
+    "unmatched_journal_account", "unregister_journal_matcher",
 ]
+
+
+def unmatched_journal_account(account: str, asset: str) -> str:
+    """Where the sync parks a JNLS/JNLC no journal matcher claimed (shares or cash in custody, owner unknown)."""
+    return ledger_accounts.unmatched_journal(account, asset)
 
 
 def shares_in_custody(symbol: str, as_of: datetime | None = None, known_at: datetime | None = None) -> Decimal:

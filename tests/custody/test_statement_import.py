@@ -70,6 +70,17 @@ def test_an_mt535_statement_is_imported_with_its_balances(acme_swift, instrument
     assert statement.aggregate_by_symbol() == {"AAPL": Decimal("1500"), "TSLA": Decimal("250.5")}
 
 
+def test_an_iso_20022_semt002_statement_keeps_its_utc_offset_and_short_positions(db, instruments):
+    CustodyAccount.objects.create(name="acme-xml", kind=CustodyAccount.Kind.STATEMENT,
+                                  statement_account_ref="ACME-CUST-004")
+
+    result = import_statement(fixture("semt002_statement.xml"), "semt002_statement.xml", "acme-xml", actor=OPS)
+
+    statement = latest_statement("acme-xml")
+    assert (result.format, statement.as_of) == ("semt.002", "2025-11-24T17:30:00-05:00")
+    assert [(h.isin, h.aggregate) for h in statement.holdings][2] == ("US5949181045", Decimal("-12"))
+
+
 def test_importing_the_same_file_twice_records_it_once(acme_csv, instruments, ledger_log):
     import_statement(fixture("csv_statement.csv"), "csv_statement.csv", "acme-csv", actor=OPS)
 
