@@ -1,0 +1,46 @@
+"""Concurrency: mints racing for the last shares in custody, each in its own worker process."""
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from issuance import services
+from issuance.models import MintRequest
+from custody.services import shares_in_custody
+from ledger.balances import balance
+
+from .committed import committed_token_and_partner
+from .support import OPS, book_custody_shares, token_contract
+from .workers import start_process_mint, worker_env
+
+pytestmark = pytest.mark.slow
+TOKEN = 10**18
+
+
+def test_partners_racing_for_the_last_shares_never_over_issue(subprocess_env, keys, unique, w3):
+    token, partner = committed_token_and_partner(unique, keys)
+    symbol = token.instrument.symbol
+    requests = []
+    for _ in range(6):
+        request = services.request_mint(partner, symbol, "3", "anvil", keys.partner_wallet.address, "partner:x")
+        services.secure_shares(request.id, OPS)
+        requests.append(request.id)
+    # The custodian reports 8 fewer shares than the journals claimed: 10 back the 18 tokens asked for.
+    book_custody_shares(symbol, "-8", reason="custodian statement")
+
+    env = worker_env(subprocess_env, keys)
+    start_at = time.time() + 2.5  # every worker is imported and waiting before the gun
+    workers = [start_process_mint(request_id, env, start_at) for request_id in requests]
+    outcomes = []
+    for worker in workers:
+        out, err = worker.communicate(timeout=60)
+        assert worker.returncode == 0, err
+        outcomes.append(out.strip())
+
+    assert sorted(outcomes) == ["completed"] * 3 + ["failed"] * 3
+    failed = MintRequest.objects.filter(id__in=requests, status=MintRequest.Status.FAILED)
+    assert {m.failure_code for m in failed} == {"insufficient_reserves"}
+    assert token_contract(w3, token.contract_address).functions.totalSupply().call() == 9 * TOKEN
+    assert -balance(f"chain:anvil:{symbol}:supply", symbol) == 9
+    assert shares_in_custody(symbol) == 10
