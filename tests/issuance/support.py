@@ -67,3 +67,34 @@ def send_call(w3: Web3, sender: LocalAccount, to: str, data: bytes) -> str:
 def transfer_tokens(w3: Web3, sender: LocalAccount, token: str, to: str, amount: int) -> str:
     data = token_contract(w3, token).encode_abi("transfer", args=[to, amount])
     return send_call(w3, sender, token, bytes.fromhex(data.removeprefix("0x")))
+
+
+BROKER_KEY_ENV = "ISSUANCE_SANDBOX_KEY_ID"
+BROKER_SECRET_ENV = "ISSUANCE_SANDBOX_SECRET"
+
+
+def connect_custody_to_sandbox(base_url: str, environ) -> None:
+    """Our custody account 'alpaca-main' at the sandbox broker, credentials in the environment (as in production)."""
+    from custody.models import CustodyAccount
+    from sandbox_broker.state import SandboxSettings
+
+    defaults = SandboxSettings(state_path=".")
+    environ[BROKER_KEY_ENV] = defaults.custody_key_id
+    environ[BROKER_SECRET_ENV] = defaults.custody_secret_key
+    CustodyAccount.objects.update_or_create(name="alpaca-main", defaults={
+        "kind": "alpaca", "base_url": base_url, "api_key_env": BROKER_KEY_ENV, "api_secret_env": BROKER_SECRET_ENV})
+
+
+def ap_requests_mint(base_url: str, symbol: str, qty: str, wallet: str) -> dict:
+    """The authorized participant asks the broker for tokens (Alpaca ITN): the broker journals its shares to us."""
+    import requests
+
+    from sandbox_broker.state import SandboxSettings
+
+    defaults = SandboxSettings(state_path=".")
+    answer = requests.post(f"{base_url}/v2/tokenization/mint", timeout=5, json={
+        "underlying_symbol": symbol, "qty": qty, "issuer": "shareledger", "network": "ethereum",
+        "wallet_address": wallet}, headers={"APCA-API-KEY-ID": defaults.ap_key_id,
+                                            "APCA-API-SECRET-KEY": defaults.ap_secret_key})
+    assert answer.status_code == 200, answer.text
+    return answer.json()

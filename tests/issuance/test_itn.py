@@ -1,0 +1,83 @@
+"""Alpaca Instant Tokenization Network: the AP asks the broker, the broker journals the shares, we mint and
+report back in its callback shape; redemptions are reported so the broker journals the shares back."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from decimal import Decimal
+
+import pytest
+
+from issuance import services
+from issuance.models import MintRequest, RedeemRequest
+from ledger.balances import balance
+from partners.services import set_broker_link
+from sandbox_broker import RunningSandbox, SandboxControl, start_sandbox
+
+from .support import OPS, ap_requests_mint, connect_custody_to_sandbox, transfer_tokens
+
+pytestmark = pytest.mark.django_db
+TOKEN = 10**18
+
+
+class _Env:
+    """os.environ as a mapping whose writes monkeypatch undoes after the test."""
+
+    def __init__(self, monkeypatch):
+        self.monkeypatch = monkeypatch
+
+    def __setitem__(self, name: str, value: str) -> None:
+        self.monkeypatch.setenv(name, value)
+
+
+@pytest.fixture(scope="module")
+def sandbox(tmp_path_factory) -> Iterator[RunningSandbox]:
+    running = start_sandbox(tmp_path_factory.mktemp("itn-broker") / "broker.json")
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def broker(sandbox, partner, token, monkeypatch) -> SandboxControl:
+    control = SandboxControl(sandbox.base_url)
+    control.reset()
+    control.set_fill_price(token.instrument.symbol, "100")
+    control.set_position(token.instrument.symbol, "50", account="ap")
+    connect_custody_to_sandbox(sandbox.base_url, _Env(monkeypatch))
+    set_broker_link(partner, broker_client_id="ap", custody_account="", actor=OPS)
+    return control
+
+
+def test_an_itn_mint_is_minted_and_reported_back_to_the_broker(broker, sandbox, partner, token, keys, w3):
+    symbol = token.instrument.symbol
+    itn = ap_requests_mint(sandbox.base_url, symbol, "12", keys.partner_wallet.address.lower())
+    recorded, refused = services.poll_itn_mints()
+    assert refused == [] and [m.itn_request_id for m in recorded] == [itn["tokenization_request_id"]]
+    assert services.poll_itn_mints() == ([], [])  # taken in once
+
+    done = services.process_mint(recorded[0].id)
+    assert (done.status, done.source, done.reported_to_broker) == (MintRequest.Status.COMPLETED, "itn", True)
+    at_broker = next(r for r in broker.state()["tokenization_requests"]
+                     if r["tokenization_request_id"] == itn["tokenization_request_id"])
+    assert (at_broker["status"], at_broker["tx_hash"]) == ("completed", done.tx_hash)
+    assert balance(f"chain:anvil:{symbol}:supply", symbol) == Decimal(-12)
+
+    deposit = transfer_tokens(w3, keys.partner_wallet, token.contract_address, keys.redemption_wallet.address, 5 * TOKEN)
+    services.watch_chains()
+    redeem = RedeemRequest.objects.get(deposit_tx_hash=deposit)
+    released = services.process_redeem(redeem.id)
+    assert (released.status, released.reported_to_broker) == (RedeemRequest.Status.COMPLETED, True)
+    positions = {a["name"]: a["positions"] for a in broker.state()["accounts"].values()}
+    assert Decimal(positions["ap"][symbol]["qty"]) == Decimal(43)  # 50 - 12 journaled in + 5 journaled back
+    assert balance(f"custody:alpaca-main:{symbol}", symbol) == Decimal(7)
+
+
+def test_an_itn_request_in_a_bad_shape_is_refused_by_name(broker, partner, token, keys):
+    payload = {"tokenization_request_id": "x-1", "underlying_symbol": token.instrument.symbol, "qty": "1",
+               "issuer": "someone-else", "network": "ethereum", "wallet_address": keys.partner_wallet.address,
+               "client_id": "ap"}
+    with pytest.raises(Exception) as refused:
+        services.itn_mint_request(payload)
+    assert refused.value.code == "invalid_itn_request"
+    with pytest.raises(Exception) as refused:
+        services.itn_mint_request(payload | {"issuer": "shareledger", "client_id": "nobody"})
+    assert refused.value.code == "unknown_partner"
