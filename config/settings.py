@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "issuance",
     "reconciliation",
     "ops",
+    "api",
 ]
 
 MIDDLEWARE = [
@@ -229,3 +230,56 @@ CELERY_BEAT_SCHEDULE["issuance-process-pending"] = {
 # --- reconciliation (owned by the reconciliation app) ---
 
 # --- partner API (owned by the api app) ---
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["api.authentication.ApiKeyAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["api.authentication.HasScope"],
+    "DEFAULT_THROTTLE_CLASSES": ["api.throttling.ApiKeyRateThrottle"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["api.parsers.ExactJSONParser"],
+    "DEFAULT_PAGINATION_CLASS": "api.pagination.CreatedCursorPagination",
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "api.problems.exception_handler",
+    "DEFAULT_METADATA_CLASS": None,  # no OPTIONS introspection: the OpenAPI document is the contract
+    "UNAUTHENTICATED_USER": None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "shareledger partner API",
+    "VERSION": "1.0.0",
+    "DESCRIPTION": "Mint and redeem tokenized shares, register wallets, follow your requests by webhook. "
+                   "See docs/webhooks.md for signature verification.",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {},
+    "SWAGGER_UI_DIST": "/api/docs/assets",  # served by the api app from drf-spectacular-sidecar: no CDN
+    "SWAGGER_UI_FAVICON_HREF": "/api/docs/assets/favicon-32x32.png",
+    "SWAGGER_UI_SETTINGS": {"persistAuthorization": False, "displayOperationId": False},
+}
+# Requests per key (per client IP on public endpoints) and window: "<count>/<s|min|hour>".
+API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "3000/min")
+API_THROTTLE_CACHE = "api-throttle"
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    # Rate-limit counters must be shared by every web worker: Redis (the Celery broker's by default).
+    API_THROTTLE_CACHE: {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                         "LOCATION": os.environ.get("API_THROTTLE_REDIS_URL", CELERY_BROKER_URL),
+                         "KEY_PREFIX": "shareledger"},
+}
+# Webhooks: attempts per delivery before it is marked failed, first retry delay (doubling each time, capped),
+# HTTP timeout, and the endpoints one partner may register.
+API_WEBHOOK_MAX_ATTEMPTS = int(os.environ.get("API_WEBHOOK_MAX_ATTEMPTS", "8"))
+API_WEBHOOK_BACKOFF_SECONDS = int(os.environ.get("API_WEBHOOK_BACKOFF_SECONDS", "10"))
+API_WEBHOOK_MAX_BACKOFF_SECONDS = int(os.environ.get("API_WEBHOOK_MAX_BACKOFF_SECONDS", "3600"))
+API_WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("API_WEBHOOK_TIMEOUT_SECONDS", "10"))
+API_WEBHOOK_MAX_ENDPOINTS = int(os.environ.get("API_WEBHOOK_MAX_ENDPOINTS", "10"))
+# Production refuses plain-http and private-network webhook URLs; dev and tests deliver to 127.0.0.1.
+API_WEBHOOK_ALLOW_INSECURE = env_bool("API_WEBHOOK_ALLOW_INSECURE", DEBUG or env_bool("SHARELEDGER_DEV", True))
+CELERY_BEAT_SCHEDULE["api-webhook-follower"] = {
+    "task": "api.tasks.queue_webhook_deliveries",
+    "schedule": float(os.environ.get("API_WEBHOOK_POLL_SECONDS", "2")),
+}
+CELERY_BEAT_SCHEDULE["api-webhook-retries"] = {
+    "task": "api.tasks.deliver_due_webhooks",
+    "schedule": float(os.environ.get("API_WEBHOOK_RETRY_SWEEP_SECONDS", "15")),
+}

@@ -1,6 +1,7 @@
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 
+from api import docs as api_docs
 from ops import views as ops_views
 
 urlpatterns = [
@@ -8,4 +9,7 @@ urlpatterns = [
     path("healthz", ops_views.healthz, name="healthz"),
     path("readyz", ops_views.readyz, name="readyz"),
     path("metrics", ops_views.prometheus, name="metrics"),
+    path("api/v1/", include("api.urls")),
+    path("api/schema/", api_docs.SchemaView.as_view(), name="api-schema"),
+    path("api/docs/", include("api.docs_urls")),
 ]

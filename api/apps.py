@@ -1,0 +1,14 @@
+from django.apps import AppConfig
+
+
+class ApiConfig(AppConfig):
+    name = "api"
+    verbose_name = "Partner API"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from ledger.streams import register_stream_type
+
+        from . import schema_extensions  # noqa: F401  (registers the bearer scheme with drf-spectacular)
+
+        register_stream_type("api_key", "a partner API key: created, rotated, revoked (never the secret)")

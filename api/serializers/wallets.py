@@ -1,0 +1,24 @@
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from partners.models import Wallet
+
+from .fields import AddressField, NetworkField, StrictCharField
+
+
+class WalletSerializer(serializers.ModelSerializer):
+    created_at = serializers.DateTimeField(source="registered_at", read_only=True)
+
+    class Meta:
+        model = Wallet
+        fields = ["id", "network", "address", "label", "status", "created_at", "updated_at"]
+        read_only_fields = fields
+        extra_kwargs = {"status": {"help_text": "registered: waiting for operations to allowlist it; allowlisted: "
+                                                "receives mints and counts as a redeemer; revoked."}}
+
+
+class WalletRegistrationSerializer(serializers.Serializer):
+    network = NetworkField()
+    address = AddressField()
+    label = StrictCharField(max_length=100, required=False, allow_blank=True, default="")

@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from ..models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from .fields import StrictCharField
+
+
+class WebhookEndpointSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = WebhookEndpoint
+        fields = ["id", "url", "description", "active", "created_at", "disabled_at"]
+        read_only_fields = fields
+
+
+class CreatedWebhookEndpointSerializer(WebhookEndpointSerializer):
+    secret = serializers.CharField(read_only=True, help_text="Signing secret. Shown only in this response: store it.")
+
+    class Meta(WebhookEndpointSerializer.Meta):
+        fields = [*WebhookEndpointSerializer.Meta.fields, "secret"]
+        read_only_fields = fields
+
+
+class WebhookEndpointRegistrationSerializer(serializers.Serializer):
+    url = StrictCharField(max_length=500, help_text="https URL that accepts POSTed JSON and answers 2xx.")
+    description = StrictCharField(max_length=200, required=False, allow_blank=True, default="")
+
+    def validate_url(self, value: str) -> str:
+        return serializers.URLField().run_validation(value)
+
+
+class WebhookAttemptSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = WebhookAttempt
+        fields = ["number", "attempted_at", "status_code", "error", "duration_ms"]
+        read_only_fields = fields
+
+
+class WebhookDeliverySerializer(serializers.ModelSerializer):
+    attempt_log = WebhookAttemptSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = WebhookDelivery
+        fields = ["id", "event_id", "event_type", "payload", "status", "attempts", "next_attempt_at",
+                  "last_status_code", "created_at", "delivered_at", "attempt_log"]
+        read_only_fields = fields

@@ -1,0 +1,59 @@
+"""Registering and disabling webhook endpoints: the only writer of WebhookEndpoint rows.
+
+Why the URL checks: the deliverer POSTs from inside our network, so in production an endpoint must be
+https and must not resolve to a private, loopback or link-local address (server-side request forgery).
+Dev and tests (API_WEBHOOK_ALLOW_INSECURE) deliver to 127.0.0.1 over http.
+"""
+from __future__ import annotations
+
+import ipaddress
+import secrets
+import socket
+from urllib.parse import urlparse
+
+from django.conf import settings
+from django.utils import timezone
+
+from ..errors import InvalidWebhookUrl, TooManyWebhookEndpoints
+from ..models import WebhookEndpoint
+
+SECRET_TAG = "whsec_"
+
+
+def check_url(url: str) -> None:
+    """InvalidWebhookUrl unless the URL is one we may POST to."""
+    parsed = urlparse(url)
+    allowed_schemes = {"https", "http"} if settings.API_WEBHOOK_ALLOW_INSECURE else {"https"}
+    if parsed.scheme not in allowed_schemes or not parsed.hostname:
+        raise InvalidWebhookUrl(f"webhook URL must be an absolute {' or '.join(sorted(allowed_schemes))} URL")
+    if parsed.username or parsed.password:
+        raise InvalidWebhookUrl("webhook URL must not carry credentials")
+    if settings.API_WEBHOOK_ALLOW_INSECURE:
+        return
+    try:
+        addresses = {info[4][0] for info in socket.getaddrinfo(parsed.hostname, parsed.port or 443)}
+    except (socket.gaierror, UnicodeError):
+        raise InvalidWebhookUrl(f"webhook host {parsed.hostname!r} does not resolve") from None
+    for address in addresses:
+        ip = ipaddress.ip_address(address.split("%")[0])
+        if not ip.is_global:
+            raise InvalidWebhookUrl(f"webhook host {parsed.hostname!r} resolves to a non-public address")
+
+
+def register_endpoint(partner_id: str, url: str, description: str = "") -> WebhookEndpoint:
+    """A new active endpoint with a fresh signing secret (`endpoint.secret`, to be shown to the partner once)."""
+    check_url(url)
+    active = WebhookEndpoint.objects.filter(partner_id=partner_id, active=True).count()
+    if active >= settings.API_WEBHOOK_MAX_ENDPOINTS:
+        raise TooManyWebhookEndpoints(f"a partner may have at most {settings.API_WEBHOOK_MAX_ENDPOINTS} active endpoints")
+    return WebhookEndpoint.objects.create(partner_id=partner_id, url=url, description=description,
+                                          secret=SECRET_TAG + secrets.token_urlsafe(32))
+
+
+def disable_endpoint(endpoint: WebhookEndpoint) -> WebhookEndpoint:
+    """Stop delivering to it; its delivery log stays readable. Disabling twice changes nothing."""
+    if endpoint.active:
+        endpoint.active = False
+        endpoint.disabled_at = timezone.now()
+        endpoint.save(update_fields=["active", "disabled_at"])
+    return endpoint
