@@ -4,3 +4,14 @@ from django.apps import AppConfig
 class ReconciliationConfig(AppConfig):
     name = "reconciliation"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from ledger import projections
+        from ledger.streams import register_stream_type
+
+        from . import streams
+        from .projections import ReconciliationProjector
+
+        for stream_type, description in streams.DESCRIPTIONS.items():
+            register_stream_type(stream_type, description)
+        projections.register(ReconciliationProjector())

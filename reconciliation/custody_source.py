@@ -1,0 +1,123 @@
+"""Shares in custody, as each custody account last reported them.
+
+Alpaca accounts: a current run first syncs the account through custody (orders, activities, then positions,
+so the observation is at least as recent as every fact booked) and then reads the latest positions
+observation; its as-of is the moment the sync succeeded (custody records an observation only when the
+quantities change). A broker that does not answer makes the account `unreachable`. Runs with an `as_of`,
+or with RECONCILIATION_REFRESH_BROKER off, read the latest observation at or before that time instead and
+call it stale beyond RECONCILIATION_BROKER_MAX_AGE_SECONDS.
+
+Statement accounts: the latest imported statement (at or before `as_of`), stale beyond
+RECONCILIATION_STATEMENT_MAX_AGE_HOURS after the statement's time, `missing` before the first import.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.utils import timezone
+
+from custody import services as custody
+from custody.models import CustodyAccount, PositionsObservation, StatementImport
+from ledger.errors import DomainError
+
+from .readings import MISSING, OK, STALE, UNREACHABLE, SourceReading, data_sha256
+
+
+@dataclass
+class CustodyReading:
+    account: str
+    source: SourceReading
+    holdings: dict[str, Decimal]  # symbol -> shares; the last known holdings when the source is not ok
+
+
+def read_custody_accounts(as_of: datetime | None) -> list[CustodyReading]:
+    return [_read_account(account, as_of) for account in CustodyAccount.objects.order_by("name")]
+
+
+def _read_account(account: CustodyAccount, as_of: datetime | None) -> CustodyReading:
+    if account.kind == CustodyAccount.Kind.ALPACA:
+        if as_of is None and settings.RECONCILIATION_REFRESH_BROKER:
+            return _refreshed_broker_positions(account)
+        return _recorded_broker_positions(account, as_of)
+    return _statement_holdings(account, as_of)
+
+
+def _refreshed_broker_positions(account: CustodyAccount) -> CustodyReading:
+    name = f"custody:{account.name}"
+    try:
+        custody.sync_account(account)
+    except DomainError as failure:
+        known = custody.latest_broker_positions(account)
+        return CustodyReading(account.name, SourceReading("custody", name, UNREACHABLE, detail=failure.message),
+                              dict(known.qty) if known else {})
+    synced_at = timezone.now()
+    observation = custody.latest_broker_positions(account)
+    holdings = dict(observation.qty)
+    return CustodyReading(account.name, SourceReading(
+        "custody", name, OK, as_of=synced_at, raw_sha256=data_sha256(holdings),
+        detail="positions synced from the broker",
+        facts={"observation_position": observation.event_position, "observation_as_of": observation.as_of,
+               "observation_raw_sha256": observation.raw_sha256},
+    ), holdings)
+
+
+def _recorded_broker_positions(account: CustodyAccount, as_of: datetime | None) -> CustodyReading:
+    name = f"custody:{account.name}"
+    rows = PositionsObservation.objects.filter(account_name=account.name)
+    if as_of is not None:
+        rows = rows.filter(observed_at__lte=as_of)
+    row = rows.order_by("-event_position").first()
+    if row is None:
+        return CustodyReading(account.name, SourceReading("custody", name, MISSING,
+                                                          detail="no positions observation recorded"), {})
+    holdings = {symbol: Decimal(held["qty"]) for symbol, held in row.positions.items()}
+    max_age = timedelta(seconds=settings.RECONCILIATION_BROKER_MAX_AGE_SECONDS)
+    status, detail = _freshness(row.observed_at, as_of, max_age, "positions observation")
+    return CustodyReading(account.name, SourceReading(
+        "custody", name, status, as_of=row.observed_at, detail=detail, raw_sha256=data_sha256(holdings),
+        facts={"observation_position": row.event_position, "observation_raw_sha256": row.raw_sha256},
+    ), holdings)
+
+
+def _statement_holdings(account: CustodyAccount, as_of: datetime | None) -> CustodyReading:
+    name = f"custody:{account.name}"
+    rows = StatementImport.objects.filter(account_name=account.name)
+    if as_of is not None:
+        rows = rows.filter(statement_date__lte=as_of.date())
+    row = rows.order_by("-statement_date", "-event_position").first()
+    if row is None:
+        return CustodyReading(account.name, SourceReading("custody", name, MISSING,
+                                                          detail="no custodian statement imported"), {})
+    holdings: dict[str, Decimal] = {}
+    for holding in row.holdings:
+        if holding["symbol"]:
+            holdings[holding["symbol"]] = holdings.get(holding["symbol"], Decimal(0)) + Decimal(holding["aggregate"])
+    statement_time = statement_as_of(row.statement_date, row.as_of)
+    max_age = timedelta(hours=settings.RECONCILIATION_STATEMENT_MAX_AGE_HOURS)
+    status, detail = _freshness(statement_time, as_of, max_age, f"statement {row.filename}")
+    return CustodyReading(account.name, SourceReading(
+        "custody", name, status, as_of=statement_time, detail=detail, raw_sha256=data_sha256(holdings),
+        facts={"statement_position": row.event_position, "statement_file_sha256": row.file_sha256},
+    ), holdings)
+
+
+def statement_as_of(statement_date: date, as_of_text: str) -> datetime:
+    """The statement's own time (UTC when it carries no offset, as SWIFT 98C times do), else the end of its date."""
+    if as_of_text:
+        moment = datetime.fromisoformat(as_of_text)
+        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return datetime.combine(statement_date, time.max, tzinfo=UTC)
+
+
+def _freshness(observed_at: datetime, as_of: datetime | None, max_age: timedelta, what: str) -> tuple[str, str]:
+    age = (as_of or timezone.now()) - observed_at
+    if age > max_age:
+        return STALE, f"{what} is {_minutes(age)} old (limit {_minutes(max_age)})"
+    return OK, f"{what} of {observed_at.isoformat()}"
+
+
+def _minutes(span: timedelta) -> str:
+    return f"{span // timedelta(minutes=1)} min"

@@ -1,0 +1,124 @@
+"""What the ledger says custody, supply and the in-flight requests should be (docs/chart-of-accounts.md).
+
+All the balances a run compares come from ONE statement, so they describe one instant of the log even while
+issuance keeps appending (several prefix reads could straddle an append that moves shares from
+`partner:*:pending-mint` to `chain:*:supply`). Current runs read the balance projection; runs with an
+`as_of` sum postings effective at or before it.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import connection
+from django.db.models import Q
+from django.utils import timezone
+
+from ledger import store
+from ledger.balances import balance
+from ledger.canonical import normalize_decimal
+from ledger.models import AccountBalance
+
+from .readings import OK, SourceReading, data_sha256
+
+PREFIXES = ("custody:", "chain:", "partner:", "suspense:unknown-transfer:", "dividends:receivable:")
+
+
+@dataclass(frozen=True)
+class UndistributedDividend:
+    account: str
+    currency: str
+    amount: Decimal  # received more than the grace period ago and still not paid out
+
+
+@dataclass
+class InstrumentLedger:
+    custody: dict[str, Decimal] = field(default_factory=dict)  # custody account -> shares
+    supply: dict[str, Decimal] = field(default_factory=dict)  # network -> tokens outstanding, in shares
+    pending_mint: Decimal = Decimal(0)  # shares secured for mints not yet minted
+    pending_redeem: Decimal = Decimal(0)  # tokens burned whose shares are not yet released
+    unknown_transfers: dict[str, Decimal] = field(default_factory=dict)  # network -> suspense balance
+    undistributed_dividends: list[UndistributedDividend] = field(default_factory=list)
+
+    @property
+    def custody_total(self) -> Decimal:
+        return sum(self.custody.values(), Decimal(0))
+
+    @property
+    def supply_total(self) -> Decimal:
+        return sum(self.supply.values(), Decimal(0))
+
+
+@dataclass
+class LedgerReading:
+    source: SourceReading
+    instruments: dict[str, InstrumentLedger]
+
+    def of(self, symbol: str) -> InstrumentLedger:
+        return self.instruments.get(symbol) or InstrumentLedger()
+
+
+def read_ledger(symbols: set[str], as_of: datetime | None) -> LedgerReading:
+    head = store.head_position()
+    rows = _balances(as_of)
+    instruments: dict[str, InstrumentLedger] = defaultdict(InstrumentLedger)
+    dividend_accounts: list[tuple[str, str, str, Decimal]] = []
+    for account, asset, amount in rows:
+        parts = account.split(":")
+        if parts[0] == "dividends":
+            if len(parts) == 4 and parts[2] in symbols:
+                dividend_accounts.append((parts[2], account, asset, amount))
+            continue
+        if asset not in symbols:
+            continue
+        held = instruments[asset]
+        if parts[0] == "custody" and len(parts) == 3 and parts[2] == asset:
+            held.custody[parts[1]] = amount
+        elif parts[0] == "chain" and len(parts) == 4 and parts[2] == asset and parts[3] == "supply":
+            held.supply[parts[1]] = -amount
+        elif parts[0] == "partner" and len(parts) == 4 and parts[3] == asset and parts[2] == "pending-mint":
+            held.pending_mint -= amount
+        elif parts[0] == "partner" and len(parts) == 4 and parts[3] == asset and parts[2] == "pending-redeem":
+            held.pending_redeem -= amount
+        elif parts[0] == "suspense" and len(parts) == 4 and parts[3] == asset:
+            held.unknown_transfers[parts[2]] = amount
+    _add_undistributed_dividends(instruments, dividend_accounts, as_of)
+    reading = SourceReading(
+        "ledger", "ledger", OK, as_of=as_of or timezone.now(), detail=f"balances at log position {head}",
+        raw_sha256=data_sha256(sorted([account, asset, amount] for account, asset, amount in rows)),
+        facts={"head_position": head},
+    )
+    return LedgerReading(reading, dict(instruments))
+
+
+def _balances(as_of: datetime | None) -> list[tuple[str, str, Decimal]]:
+    if as_of is None:
+        prefixes = Q()
+        for prefix in PREFIXES:
+            prefixes |= Q(account__startswith=prefix)
+        rows = AccountBalance.objects.filter(prefixes).exclude(balance=0).values_list("account", "asset", "balance")
+        return [(account, asset, normalize_decimal(amount)) for account, asset, amount in rows]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT account, asset, sum(amount) FROM ledger_posting"
+            " WHERE effective_at <= %s AND (" + " OR ".join(["account LIKE %s"] * len(PREFIXES)) + ")"
+            " GROUP BY account, asset HAVING sum(amount) <> 0",
+            [as_of, *(prefix + "%" for prefix in PREFIXES)],
+        )
+        return [(account, asset, normalize_decimal(amount)) for account, asset, amount in cursor.fetchall()]
+
+
+def _add_undistributed_dividends(instruments: dict[str, InstrumentLedger],
+                                 dividend_accounts: list[tuple[str, str, str, Decimal]],
+                                 as_of: datetime | None) -> None:
+    """A receivable still open that was already open a grace period ago: cash received and not paid out.
+    Only the part present both then and now counts, so a dividend that arrived yesterday is not a break."""
+    grace_start = (as_of or timezone.now()) - timedelta(days=settings.RECONCILIATION_DIVIDEND_GRACE_DAYS)
+    for symbol, account, currency, now in dividend_accounts:
+        then = balance(account, currency, as_of=grace_start)
+        if then != 0 and (then > 0) == (now > 0):
+            amount = min(abs(then), abs(now))
+            instruments[symbol].undistributed_dividends.append(UndistributedDividend(account, currency, amount))
