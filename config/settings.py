@@ -151,6 +151,8 @@ CELERY_BEAT_SCHEDULE: dict = {
             hour=os.environ.get("RECONCILIATION_CRON_HOUR", "2"),
             minute=os.environ.get("RECONCILIATION_CRON_MINUTE", "0"),
         ),
+        # A run not picked up within 6 hours is dropped: the next night's run covers it, runs never pile up.
+        "options": {"expires": 6 * 3600},
     },
 }
 
@@ -228,6 +230,20 @@ CELERY_BEAT_SCHEDULE["issuance-process-pending"] = {
 }
 
 # --- reconciliation (owned by the reconciliation app) ---
+# Custody observations older than these are stale: the instruments they cover are reported incomplete, never
+# clean. Broker positions are refreshed by each current run (RECONCILIATION_REFRESH_BROKER); statements arrive daily.
+RECONCILIATION_BROKER_MAX_AGE_SECONDS = int(os.environ.get("RECONCILIATION_BROKER_MAX_AGE_SECONDS", "3600"))
+RECONCILIATION_STATEMENT_MAX_AGE_HOURS = int(os.environ.get("RECONCILIATION_STATEMENT_MAX_AGE_HOURS", "48"))
+RECONCILIATION_REFRESH_BROKER = env_bool("RECONCILIATION_REFRESH_BROKER", True)
+# Dividend cash still in dividends:receivable:<SYM>:* after this many days is a break.
+RECONCILIATION_DIVIDEND_GRACE_DAYS = int(os.environ.get("RECONCILIATION_DIVIDEND_GRACE_DAYS", "7"))
+# Aggregator (aggregate3, e.g. Multicall3) per network, overriding the ones `manage.py deploy_aggregator` recorded.
+RECONCILIATION_AGGREGATORS: dict[str, str] = _json.loads(os.environ.get("RECONCILIATION_AGGREGATORS", "{}"))
+# New critical breaks: an email to these addresses and a POST signed with HMAC-SHA256 (X-Shareledger-Signature).
+RECONCILIATION_ALERT_EMAILS = env_list("RECONCILIATION_ALERT_EMAILS")
+RECONCILIATION_ALERT_WEBHOOK_URL = os.environ.get("RECONCILIATION_ALERT_WEBHOOK_URL", "")
+RECONCILIATION_ALERT_WEBHOOK_SECRET = os.environ.get("RECONCILIATION_ALERT_WEBHOOK_SECRET", "")
+RECONCILIATION_ALERT_TIMEOUT_SECONDS = float(os.environ.get("RECONCILIATION_ALERT_TIMEOUT_SECONDS", "10"))
 
 # --- partner API (owned by the api app) ---
 REST_FRAMEWORK = {
