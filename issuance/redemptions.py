@@ -184,6 +184,8 @@ def process_redeem(redeem_id: str, *, wait_seconds: Decimal | float | None = Non
                     "code": "burn_reverted", "reason": f"burn {redeem.tx_hash} reverted in block {state.block_number}"})])
             elif state.state == TxState.NOT_FOUND:
                 _broadcast(redeem, w3, reason="not_found")
+                if time.monotonic() >= deadline:
+                    return get_redeem(redeem_id)
             elif time.monotonic() >= deadline:
                 return redeem
             else:

@@ -404,7 +404,7 @@ def _follow_receipt(request: MintRequest, deadline: float) -> bool:
             return True
         if status.state == TxState.NOT_FOUND:  # dropped, or reorged out before it was deep enough
             _broadcast(request, reason="not_found")
-            return True
+            return time.monotonic() < deadline  # a node that keeps losing it is retried by the next run
         if time.monotonic() >= deadline:
             return False
         time.sleep(RECEIPT_POLL_SECONDS)
