@@ -21,3 +21,24 @@ class Command(BaseCommand):
             self.stderr.write(result.summary())
             sys.exit(1)
         self.stdout.write(result.summary())
+        self._check_anchor()
+
+    def _check_anchor(self) -> None:
+        """With LEDGER_ANCHOR_RPC_URL and LEDGER_ANCHOR_CONTRACT set: does the latest on-chain anchor match?"""
+        from chain.errors import ChainError, ChainUnavailable
+        from ledger.anchor import check_configured_anchor
+
+        try:
+            check = check_configured_anchor()
+        except ChainUnavailable as failure:  # transient: say so, but the ledger itself verified
+            self.stderr.write(f"anchor NOT checked: {failure}")
+            return
+        except ChainError as failure:  # configured but unreadable (wrong address, no contract): an error
+            self.stderr.write(f"anchor NOT checked: {failure}")
+            sys.exit(1)
+        if check is None:
+            return
+        if not check.ok:
+            self.stderr.write(check.summary())
+            sys.exit(1)
+        self.stdout.write(check.summary())

@@ -1,0 +1,132 @@
+"""Anchoring the ledger head on a real (local) chain, and catching history rewritten after the anchor."""
+from __future__ import annotations
+
+import io
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+
+from console.tasks import anchor_ledger
+from ledger import canonical, store
+from ledger.anchor import NothingToAnchor, anchor_head, read_anchor, verify_anchor
+from ledger.log_scan import scan
+from ledger.models import Event
+
+from .conftest import move
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def booked(unique):
+    """Some business history to anchor."""
+    symbol = f"A{unique[:5].upper()}"
+    move(symbol, f"custody:alpaca-main:{symbol}", f"equity:opening:{symbol}", "100")
+    return move(symbol, f"partner:p1:pending-mint:{symbol}", f"chain:ethereum:{symbol}:supply", "40")
+
+
+@pytest.fixture
+def anchor_settings(settings, anchor_setup):
+    settings.LEDGER_ANCHOR_RPC_URL = anchor_setup.rpc_url
+    settings.LEDGER_ANCHOR_CONTRACT = anchor_setup.contract
+    settings.LEDGER_ANCHOR_NETWORK = "anvil"
+    settings.LEDGER_ANCHOR_SIGNER_KEY = anchor_setup.owner.key.hex()
+    return settings
+
+
+def test_anchoring_publishes_the_head_and_records_it_as_an_event(anchor_setup, booked):
+    head = store.head_position()
+
+    result = anchor_head(anchor_setup.w3, anchor_setup.owner, anchor_setup.contract, network="anvil")
+
+    on_chain = read_anchor(anchor_setup.w3, anchor_setup.contract)
+    assert (on_chain.position, on_chain.head_hash) == (head, booked.hash) == (result.position, result.head_hash)
+    record = Event.objects.get(position=result.event_position)
+    assert record.event_type == "ledger_anchored" and record.metadata["actor"] == "system:ledger-anchor"
+    assert record.payload == {
+        "position": head, "head_hash": booked.hash, "chain_id": 31337, "network": "anvil",
+        "contract": anchor_setup.contract, "tx_hash": result.tx_hash, "block_number": result.block_number,
+        "block_hash": record.payload["block_hash"], "signer": anchor_setup.owner.address,
+    }
+    assert verify_anchor(anchor_setup.w3, anchor_setup.contract).ok
+
+
+def test_nothing_is_anchored_twice_when_only_the_anchor_record_was_appended(anchor_setup, booked):
+    anchor_head(anchor_setup.w3, anchor_setup.owner, anchor_setup.contract)
+
+    with pytest.raises(NothingToAnchor):
+        anchor_head(anchor_setup.w3, anchor_setup.owner, anchor_setup.contract)
+
+    move("ZZNEXT", "custody:alpaca-main:ZZNEXT", "equity:opening:ZZNEXT", "1")
+    assert anchor_head(anchor_setup.w3, anchor_setup.owner, anchor_setup.contract).position == store.head_position() - 1
+
+
+def test_a_payload_altered_after_the_anchor_fails_verification(anchor_setup, booked):
+    anchored = anchor_head(anchor_setup.w3, anchor_setup.owner, anchor_setup.contract)
+    with connection.cursor() as cursor:  # a database superuser switches the guard off and edits
+        cursor.execute("ALTER TABLE ledger_event DISABLE TRIGGER ledger_event_immutable")
+        cursor.execute("UPDATE ledger_event SET payload = jsonb_set(payload, '{qty}', '\"4000\"') WHERE position = %s",
+                       [anchored.position])
+        cursor.execute("ALTER TABLE ledger_event ENABLE TRIGGER ledger_event_immutable")
+
+    check = verify_anchor(anchor_setup.w3, anchor_setup.contract)
+
+    assert not check.ok
+    assert "hash mismatch" in check.problem
+    assert f"anchor MISMATCH at position {anchored.position}" in check.summary()
+
+
+def _rewrite_history_with_recomputed_hashes(from_position: int, payload: dict) -> None:
+    """The stronger attack: alter an event and recompute every hash after it, so the chain links up again."""
+    with connection.cursor() as cursor:
+        cursor.execute("ALTER TABLE ledger_event DISABLE TRIGGER ledger_event_immutable")
+        cursor.execute("UPDATE ledger_event SET payload = %s WHERE position = %s", [canonical.dumps(payload), from_position])
+        prev_hash = Event.objects.get(position=from_position - 1).hash
+        for event in list(scan(from_position)):
+            new_hash = canonical.event_hash_from_parts(
+                position=event.position, stream_type=event.stream_type, stream_id=event.stream_id, version=event.version,
+                event_type=event.event_type, schema_version=event.schema_version,
+                payload_json=canonical.dumps(canonical.loads(event.payload_json)),
+                metadata_json=canonical.dumps(canonical.loads(event.metadata_json)),
+                recorded_at=event.recorded_at, effective_at=event.effective_at,
+                postings_json=canonical.postings_json([(p.account, p.asset, p.amount) for p in event.postings]),
+                prev_hash=prev_hash,
+            )
+            cursor.execute("UPDATE ledger_event SET prev_hash = %s, hash = %s WHERE position = %s",
+                           [prev_hash, new_hash, event.position])
+            prev_hash = new_hash
+        cursor.execute("ALTER TABLE ledger_event ENABLE TRIGGER ledger_event_immutable")
+
+
+def test_history_rewritten_with_recomputed_hashes_passes_the_chain_check_but_not_the_anchor(anchor_settings, anchor_setup, booked):
+    anchor_head(anchor_setup.w3, anchor_setup.owner, anchor_setup.contract)
+    clean = io.StringIO()
+    call_command("verify_ledger", "--no-progress", stdout=clean)
+    assert "anchor OK" in clean.getvalue()
+
+    _rewrite_history_with_recomputed_hashes(booked.position, {"symbol": "X", "qty": "4000"})
+
+    with pytest.raises(SystemExit) as exit_info:
+        call_command("verify_ledger", "--no-progress", stdout=(out := io.StringIO()), stderr=(err := io.StringIO()))
+    assert exit_info.value.code == 1
+    assert out.getvalue().startswith("ledger OK")  # the rewritten chain is internally consistent...
+    assert "anchor MISMATCH" in err.getvalue() and "history rewritten" in err.getvalue()  # ...but not what was anchored
+
+
+def test_the_periodic_task_anchors_when_configured_and_says_so_when_not(anchor_settings, booked, settings):
+    first = anchor_ledger()
+    again = anchor_ledger()
+    settings.LEDGER_ANCHOR_CONTRACT = None
+    unconfigured = anchor_ledger()
+
+    assert first["status"] == "anchored" and first["position"] == booked.position
+    assert again["status"] == "nothing_to_anchor"
+    assert unconfigured == {"status": "not_configured"}
+
+
+def test_verify_ledger_without_anchor_settings_checks_only_the_chain(settings, booked):
+    settings.LEDGER_ANCHOR_CONTRACT = None
+    out = io.StringIO()
+    call_command("verify_ledger", "--no-progress", stdout=out)
+    assert out.getvalue().startswith("ledger OK") and "anchor" not in out.getvalue()
