@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "partners",
     "issuance",
     "reconciliation",
+    "corporate_actions",
     "ops",
     "api",
     "console",
@@ -300,3 +301,38 @@ CELERY_BEAT_SCHEDULE["api-webhook-retries"] = {
     "task": "api.tasks.deliver_due_webhooks",
     "schedule": float(os.environ.get("API_WEBHOOK_RETRY_SWEEP_SECONDS", "15")),
 }
+
+# --- corporate actions (owned by the corporate_actions app; variables documented in .env.example) ---
+# Who pays airdrops: the Disperser's owner. Unset in dev: anvil's PUBLIC dev account 5 (worthless outside a local
+# node). Production leaves it unset and points DIVIDEND_PAYER_SIGNER_FACTORY at a KMS/HSM-backed signer.
+DIVIDEND_PAYER_KEY = os.environ.get("DIVIDEND_PAYER_KEY") or (
+    "0x8b3a350cf5c34c9194ca85829a2df0ec3153be0318b5e2d3348e872092edffba" if DEBUG or env_bool("SHARELEDGER_DEV", True)
+    else "")
+DIVIDEND_PAYER_SIGNER_FACTORY = os.environ.get("DIVIDEND_PAYER_SIGNER_FACTORY",
+                                               "corporate_actions.signers.payer_key_from_settings")
+# Per network: the stablecoin airdrops pay in {"address", "symbol", "decimals", "currency"} and the Disperser.
+DIVIDEND_STABLECOINS: dict[str, dict] = _json.loads(os.environ.get("DIVIDEND_STABLECOINS", "{}"))
+DIVIDEND_DISPERSERS: dict[str, str] = _json.loads(os.environ.get("DIVIDEND_DISPERSERS", "{}"))
+# Withholding rate per holder tax category (decimal strings); "unknown" applies to every unclassified wallet.
+DIVIDEND_WITHHOLDING_RATES: dict[str, str] = _json.loads(os.environ.get(
+    "DIVIDEND_WITHHOLDING_RATES",
+    '{"unknown": "0.30", "us_person": "0", "exempt": "0", "treaty_15": "0.15", "treaty_10": "0.10", "treaty_5": "0.05"}',
+))
+DIVIDEND_WITHHOLDING_COUNTRY = os.environ.get("DIVIDEND_WITHHOLDING_COUNTRY", "US")  # tax:withheld:<country>
+# Defaults for instruments without a payout policy: minimum payout (below it: carry | forfeit) and fee rate.
+DIVIDEND_MINIMUM_PAYOUT = decimal.Decimal(os.environ.get("DIVIDEND_MINIMUM_PAYOUT", "0.01"))
+DIVIDEND_BELOW_MINIMUM = os.environ.get("DIVIDEND_BELOW_MINIMUM", "carry")
+DIVIDEND_FEE_RATE = decimal.Decimal(os.environ.get("DIVIDEND_FEE_RATE", "0"))
+# Issuer wallets besides REDEMPTION_WALLET (treasury...) that receive no dividend.
+DIVIDEND_EXCLUDED_WALLETS = env_list("DIVIDEND_EXCLUDED_WALLETS")
+# Record dates end at midnight in this time zone (the US market's).
+CORPORATE_ACTIONS_TIME_ZONE = os.environ.get("CORPORATE_ACTIONS_TIME_ZONE", "America/New_York")
+# Holders per Disperser transaction (and mints signed per step) and the gas the transactions get.
+DIVIDEND_BATCH_SIZE = int(os.environ.get("DIVIDEND_BATCH_SIZE", "300"))
+DIVIDEND_DISPERSE_GAS_BASE = int(os.environ.get("DIVIDEND_DISPERSE_GAS_BASE", "100000"))
+DIVIDEND_DISPERSE_GAS_PER_RECIPIENT = int(os.environ.get("DIVIDEND_DISPERSE_GAS_PER_RECIPIENT", "40000"))
+CORPORATE_ACTIONS_MINT_GAS = int(os.environ.get("CORPORATE_ACTIONS_MINT_GAS", "150000"))  # reinvest and split mints
+# How long one run_payout call waits for receipts before leaving the rest to the next call.
+DIVIDEND_RECEIPT_WAIT_SECONDS = decimal.Decimal(os.environ.get("DIVIDEND_RECEIPT_WAIT_SECONDS", "30"))
+# The Alpaca custody account whose corporate action announcements `import_corporate_actions` reads.
+CORPORATE_ACTIONS_IMPORT_ACCOUNT = os.environ.get("CORPORATE_ACTIONS_IMPORT_ACCOUNT", "alpaca-main")

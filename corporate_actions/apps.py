@@ -1,0 +1,18 @@
+from django.apps import AppConfig
+
+
+class CorporateActionsConfig(AppConfig):
+    name = "corporate_actions"
+    verbose_name = "Corporate actions and dividends"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from ledger import projections
+        from ledger.streams import register_stream_type
+
+        from . import streams
+        from .projections import CorporateActionsProjector
+
+        for stream_type, description in streams.DESCRIPTIONS.items():
+            register_stream_type(stream_type, description)
+        projections.register(CorporateActionsProjector())

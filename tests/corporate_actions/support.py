@@ -1,0 +1,96 @@
+"""Chain and ledger moves corporate action tests make: issue tokens to many holders at once (automine off,
+one block per few hundred mints), move the chain's clock past a record date, fund the dividend payer."""
+from __future__ import annotations
+
+import os
+from datetime import date, datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+from eth_utils import to_checksum_address
+from web3 import Web3
+
+from chain.tx import gas_params_from_head, id_to_bytes32, sign_mint, sign_transaction
+from chain.artifacts import load_artifact
+from ledger import store
+from ledger.store import NewEvent, Posting
+
+OPS = "user:test-ops"
+APPROVER = "user:test-approver"
+NEW_YORK = ZoneInfo("America/New_York")
+
+
+def rpc(w3: Web3, method: str, *params: object) -> object:
+    answer = w3.provider.make_request(method, list(params))
+    if "error" in answer:
+        raise AssertionError(f"{method}{list(params)}: {answer['error']}")
+    return answer["result"]
+
+
+def funded_account(w3: Web3) -> LocalAccount:
+    account = Account.create()
+    rpc(w3, "anvil_setBalance", account.address, hex(10**21))
+    return account
+
+
+def random_addresses(count: int) -> list[str]:
+    return [to_checksum_address(os.urandom(20)) for _ in range(count)]
+
+
+def chain_date(w3: Web3) -> date:
+    """Today on the chain's clock, in New York (tests move the clock forward past record dates)."""
+    return datetime.fromtimestamp(w3.eth.get_block("latest")["timestamp"], NEW_YORK).date()
+
+
+def mine_after(w3: Web3, moment: datetime) -> None:
+    """Mine a block one second after `moment`: the day before it is now closed on this chain."""
+    rpc(w3, "evm_setNextBlockTimestamp", int(moment.timestamp()) + 1)
+    rpc(w3, "evm_mine")
+
+
+def mint_directly(w3: Web3, minter: LocalAccount, token: str, amounts: list[tuple[str, int]]) -> None:
+    """Mint straight on the token (test set-up, bypassing issuance): all transactions signed locally, sent
+    with automine off, then mined in as many blocks as they need."""
+    nonce = w3.eth.get_transaction_count(minter.address, "pending")
+    gas = gas_params_from_head(w3, 150_000)
+    rpc(w3, "evm_setAutomine", False)
+    try:
+        for offset, (holder, units) in enumerate(amounts):
+            signed = sign_mint(minter, chain_id=w3.eth.chain_id, nonce=nonce + offset, gas=gas, token=token,
+                               to=holder, amount=units, request_id=id_to_bytes32(f"setup:{token}:{nonce + offset}"))
+            rpc(w3, "eth_sendRawTransaction", "0x" + signed.raw_tx.hex())
+        while w3.eth.get_transaction_count(minter.address, "latest") < nonce + len(amounts):
+            rpc(w3, "evm_mine")
+    finally:
+        rpc(w3, "evm_setAutomine", True)
+
+
+def send_call(w3: Web3, sender: LocalAccount, to: str, data: bytes) -> None:
+    signed = sign_transaction(sender, to=to, data=data, chain_id=w3.eth.chain_id,
+                              nonce=w3.eth.get_transaction_count(sender.address, "pending"),
+                              gas=gas_params_from_head(w3, 300_000))
+    w3.eth.send_raw_transaction(signed.raw_tx)
+    assert w3.eth.wait_for_transaction_receipt(signed.tx_hash, timeout=10)["status"] == 1
+
+
+def token_contract(w3: Web3, address: str):
+    return w3.eth.contract(address=address, abi=load_artifact("ShareToken").abi)
+
+
+def transfer(w3: Web3, sender: LocalAccount, token: str, to: str, units: int) -> None:
+    data = token_contract(w3, token).encode_abi("transfer", args=[to, units])
+    send_call(w3, sender, token, bytes.fromhex(data.removeprefix("0x")))
+
+
+def balance_of(w3: Web3, token: str, holder: str) -> int:
+    return token_contract(w3, token).functions.balanceOf(holder).call()
+
+
+def book_tokens_outstanding(symbol: str, shares: Decimal | str, custody_account: str, network: str = "anvil") -> None:
+    """The ledger side of tokens issued in set-up: shares in custody and tokens outstanding on `network`."""
+    shares = Decimal(shares)
+    store.append("journal", f"test-issue-{symbol}", [NewEvent("test_tokens_issued", {"shares": shares}, postings=[
+        Posting(f"custody:{custody_account}:{symbol}", symbol, shares),
+        Posting(f"chain:{network}:{symbol}:supply", symbol, -shares)])], metadata={"actor": OPS})
