@@ -8,6 +8,7 @@ action's permission and checked again when run.
 from __future__ import annotations
 
 from django.contrib import admin
+from django.contrib.admin.views.main import ChangeList
 
 from .paginator import LookaheadPaginator
 
@@ -30,6 +31,13 @@ class EventSourcedAdmin(admin.ModelAdmin):
         return {name: entry for name, entry in super().get_actions(request).items() if allowed(entry[0])}
 
 
+class LargeTableChangeList(ChangeList):
+    def get_results(self, request):
+        super().get_results(request)
+        if not self.multi_page:  # Django would run the (maybe scanning) query again; reuse the keys already read
+            self.result_list = self.paginator.page(1).object_list
+
+
 class LargeTableAdmin(admin.ModelAdmin):
     """List settings for tables of millions of rows: no COUNT(*), no facet counts, no sorting by other columns,
     no "show all"."""
@@ -39,6 +47,9 @@ class LargeTableAdmin(admin.ModelAdmin):
     sortable_by = ()
     list_per_page = 100
     list_max_show_all = 0
+
+    def get_changelist(self, request, **kwargs):
+        return LargeTableChangeList
 
     def get_paginator(self, request, queryset, per_page, orphans=0, allow_empty_first_page=True):
         try:

@@ -20,7 +20,7 @@ from ledger.verify import verify
 
 from .models import ChainCheckpoint
 
-INLINE_VERIFY_LIMIT = 20_000
+INLINE_VERIFY_LIMIT = 5_000  # about 150 ms of hashing
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ from django.utils.functional import cached_property
 
 class LookaheadPaginator(Paginator):
     """Counts no further than one row past the requested page: enough to offer the pages up to the next one.
+    The requested page then loads by primary key from the keys that count read.
 
     `count` is a lower bound (one row into the next page at most); `has_more` says whether it was cut short (the pagination
     template for such lists shows "more" instead of a total).
@@ -18,8 +19,19 @@ class LookaheadPaginator(Paginator):
         self.has_more = False
 
     @cached_property
+    def _keys(self) -> list:
+        """Primary keys in list order up to one past the requested page: one scan serves count and page."""
+        return list(self.object_list[: self.page_number * self.per_page + 1].values_list("pk", flat=True))
+
+    @cached_property
     def count(self) -> int:
-        limit = self.page_number * self.per_page + 1
-        seen = len(self.object_list[:limit].values_list("pk", flat=True))
-        self.has_more = seen == limit
+        seen = len(self._keys)
+        self.has_more = seen == self.page_number * self.per_page + 1
         return seen
+
+    def page(self, number):
+        """The page's rows fetched by primary key: filters that scan (e.g. on JSON metadata) run only once."""
+        number = self.validate_number(number)
+        bottom = (number - 1) * self.per_page
+        keys = self._keys[bottom: bottom + self.per_page]
+        return self._get_page(self.object_list.filter(pk__in=keys), number, self)

@@ -38,16 +38,18 @@ ROLES: tuple[Role, ...] = (
     Role(
         "operator",
         "Creates and edits partners, wallets, instruments, deployments and corporate actions; starts syncs and "
-        "reconciliations; acknowledges breaks; pauses and resumes instruments.",
+        "reconciliations; acknowledges and resolves breaks; pauses and resumes instruments; manages partner API keys.",
         grants=(
             "custody.add_instrument", "custody.change_instrument",
             "custody.add_custodyaccount", "custody.change_custodyaccount",
             "custody.start_custody_sync",
             "partners.add_partner", "partners.change_partner",
             "partners.add_wallet", "partners.change_wallet",
-            "issuance.add_deployment", "issuance.change_deployment",
+            "api.add_apikey", "api.change_apikey", "api.add_webhookendpoint", "api.change_webhookendpoint",
+            "issuance.add_tokendeployment", "issuance.change_tokendeployment",
             "corporate_actions.add_corporateaction", "corporate_actions.change_corporateaction",
-            "reconciliation.start_reconciliation", "reconciliation.acknowledge_break",
+            "corporate_actions.add_payoutpolicy", "corporate_actions.change_payoutpolicy",
+            "reconciliation.start_reconciliation", "reconciliation.acknowledge_break", "reconciliation.resolve_break",
         ),
     ),
     Role(
@@ -55,7 +57,7 @@ ROLES: tuple[Role, ...] = (
         "Approves or rejects mint and redeem requests and payout runs above thresholds (never their own).",
         grants=(
             "issuance.approve_mint_request", "issuance.approve_redeem_request",
-            "dividends.approve_payout_run",
+            "corporate_actions.approve_payout_run",
         ),
     ),
     Role(
