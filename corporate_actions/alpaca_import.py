@@ -8,8 +8,8 @@ ranges are read in 90-day windows.
 Each announcement is identified by Alpaca's id (action id "alpaca-<id>"): importing again records nothing for
 an unchanged one, and a correction event when Alpaca changed its terms (while the action can still be
 corrected). Cash dividends and (reverse) splits are imported; stock dividends, mergers, spinoffs and
-recapitalizations are reported as skipped for operations to enter by hand, as are announcements for
-instruments we do not issue.
+recapitalizations are asked for too and reported as skipped, for operations to handle by hand, as are
+announcements for instruments we do not issue.
 """
 from __future__ import annotations
 
@@ -50,8 +50,7 @@ def import_corporate_actions(since: date, until: date, *, account: str | None = 
     start = since
     while start <= until:
         end = min(start + MAX_WINDOW, until)
-        request = GetCorporateAnnouncementsRequest(ca_types=[CorporateActionType.DIVIDEND, CorporateActionType.SPLIT],
-                                                   since=start, until=end)
+        request = GetCorporateAnnouncementsRequest(ca_types=list(CorporateActionType), since=start, until=end)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)
             answers = call_broker(f"list corporate action announcements {start}..{end}",

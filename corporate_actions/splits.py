@@ -75,9 +75,11 @@ def apply_split(action: CorporateAction, actor: str) -> CorporateAction:
     _refuse_in_flight(instrument)
     ratio = EXACT.divide(action.new_rate, action.old_rate)
     snapshot = None
-    if action.kind == Kind.STOCK_SPLIT:  # the chain read happens before the ledger transaction
+    if action.kind == Kind.STOCK_SPLIT:  # holders at the effective time (RecordDateNotClosed before it)
         snapshot = take_snapshot(action, effective_cutoff(action.effective_date), exclude_issuer_wallets=False,
                                  actor=actor)
+    else:
+        _refuse_before(action)
     with transaction.atomic():
         lock(f"action:{action.id}")
         action = get_action(action.id)
@@ -101,7 +103,8 @@ def apply_split(action: CorporateAction, actor: str) -> CorporateAction:
         else:
             new_ratio = normalize_decimal(EXACT.divide(instrument.tokens_per_share, ratio))
             change_tokens_per_share(instrument.symbol, new_ratio, actor,
-                                    f"reverse split {action.id}: {action.old_rate} shares became {action.new_rate}")
+                                    f"reverse split {action.id}: {normalize_decimal(action.old_rate)} shares became "
+                                    f"{normalize_decimal(action.new_rate)}")
             supply_legs, supply_detail = _supply_change(action, instrument.symbol, ratio)
             payload.update(method="tokens_per_share", old_tokens_per_share=instrument.tokens_per_share,
                            tokens_per_share=new_ratio, supply=supply_detail,
@@ -133,26 +136,31 @@ def _custody_change(action: CorporateAction, ratio: Decimal) -> tuple[list[Posti
     kinds = dict(CustodyAccount.objects.filter(name__in=list(held)).values_list("name", "kind"))
     legs: list[Posting] = []
     detail: list[dict] = []
-    broker_expected = Decimal(0)
+    at_broker = Decimal(0)  # shares at Alpaca accounts now, the broker's SPLIT booking included
     for name, shares in sorted(held.items()):
-        change = _ledger_amount(EXACT.multiply(shares, ratio - 1))
         if kinds.get(name) == CustodyAccount.Kind.ALPACA:
-            broker_expected += change
-            detail.append({"account": name, "shares_before": shares, "expected_change": change, "booked_by": "broker"})
-        elif change:
+            at_broker += shares
+            detail.append({"account": name, "shares_now": shares, "booked_by": "broker"})
+            continue
+        change = _ledger_amount(EXACT.multiply(shares, ratio - 1))
+        if change:
             legs += [Posting(accounts.custody_shares(name, symbol), symbol, change),
                      Posting(counterparty, symbol, -change)]
             detail.append({"account": name, "shares_before": shares, "change": change, "booked_by": "corporate_actions"})
-    if broker_expected:
+    if at_broker:
         broker_account = accounts.broker_split(symbol, action.effective_date)
         booked = normalize_decimal(-balance(broker_account, symbol))
+        expected = _ledger_amount(EXACT.multiply(at_broker - booked, ratio - 1))
         if booked == 0:
             raise SplitNotBookedByBroker(f"no SPLIT of {symbol} on {action.effective_date} is booked in "
-                                         f"{broker_account} yet (expected {broker_expected}); sync custody first")
-        if booked != broker_expected:
-            raise SplitMismatch(f"the broker booked {booked} {symbol} for the split on {action.effective_date}; the "
-                                f"ratio {action.old_rate}:{action.new_rate} implies {broker_expected}")
+                                         f"{broker_account} yet (expected {expected}); sync custody first")
+        if booked != expected:
+            raise SplitMismatch(f"the broker booked {booked} {symbol} for the split on {action.effective_date}; "
+                                f"{at_broker - booked} shares at the ratio {normalize_decimal(action.old_rate)}:"
+                                f"{normalize_decimal(action.new_rate)} imply "
+                                f"{expected}")
         legs += [Posting(broker_account, symbol, booked), Posting(counterparty, symbol, -booked)]
+        detail.append({"broker_split_account": broker_account, "booked": booked, "expected": expected})
     return legs, detail
 
 

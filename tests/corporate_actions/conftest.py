@@ -24,6 +24,8 @@ from corporate_actions.snapshots import record_date_cutoff
 from custody.models import CustodyAccount, Instrument
 from issuance.models import TokenDeployment
 from issuance.services import deploy_token
+from ledger import store
+from ledger.store import NewEvent, Posting
 
 from .support import OPS, book_tokens_outstanding, chain_date, funded_account, mine_after, mint_directly
 
@@ -142,6 +144,16 @@ class Issued:
         mint_directly(self.env.w3, self.env.minter, self.token.contract_address, amounts)
         book_tokens_outstanding(self.symbol, sum((Decimal(qty) for qty in holdings.values()), Decimal(0)),
                                 self.custody.name)
+
+    def issue_tokens_only(self, holdings: dict[str, Decimal | int | str]) -> None:
+        """Tokens for shares the broker journaled in (custody booked them against the unmatched-journal
+        suspense account; issuing the tokens clears it)."""
+        amounts = [(holder, self.units(qty)) for holder, qty in holdings.items()]
+        mint_directly(self.env.w3, self.env.minter, self.token.contract_address, amounts)
+        shares = sum((Decimal(qty) for qty in holdings.values()), Decimal(0))
+        store.append("journal", f"test-issue-{self.symbol}", [NewEvent("test_tokens_issued", {"shares": shares}, postings=[
+            Posting(f"suspense:unmatched-journal:{self.custody.name}:{self.symbol}", self.symbol, shares),
+            Posting(f"chain:anvil:{self.symbol}:supply", self.symbol, -shares)])], metadata={"actor": OPS})
 
     def units(self, qty: Decimal | int | str) -> int:
         return int(Decimal(qty) * 10**self.token.decimals)

@@ -1,0 +1,124 @@
+"""Dividends reinvested as new tokens; a 3-for-1 split minted to holders; a 1-for-10 reverse split through
+tokens per share; symbol changes and delistings applied through custody without losing history."""
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from corporate_actions import services
+from corporate_actions.errors import InvalidAnnouncement, InvalidPolicy, ReinvestSharesNotSecured
+from corporate_actions.models import PayoutLine
+from corporate_actions.runs import split_run_id
+from corporate_actions.snapshots import effective_cutoff
+from custody.models import Instrument
+from ledger import store
+from ledger.balances import balance
+
+from .support import APPROVER, OPS, balance_of, chain_date, funded_account, mine_after
+
+
+@pytest.fixture
+def wallets(chain_env):
+    return [funded_account(chain_env.w3).address for _ in range(2)]
+
+
+def test_a_reinvested_dividend_mints_new_tokens_pro_rata_at_the_reference_price(issued, chain_env, wallets):
+    a, b = wallets
+    issued.issue({a: "100", b: "7"})
+    services.set_tax_category(a, "us_person", actor=OPS)
+    services.set_payout_policy(issued.symbol, mode="reinvest", minimum_payout="0.01", below_minimum="carry", actor=OPS)
+    action = issued.announce_and_close_record_date("0.25")
+    issued.receive_cash(action, "26.75")
+    services.snapshot_holders(action.id, actor=OPS)
+    with pytest.raises(InvalidPolicy, match="reference price"):
+        services.create_dividend_run(action.id, actor=OPS)
+
+    run = services.create_dividend_run(action.id, actor=OPS, reference_price="187.25")
+
+    # a: 25.00 / 187.25 = 0.1335113... -> 0.133511 share; b: 1.75 - 0.53 tax = 1.22 -> 0.006515 share
+    lines = {line.address: line for line in PayoutLine.objects.filter(run=run)}
+    assert (lines[a].units, lines[b].units) == (133511 * 10**12, 6515 * 10**12)
+    assert lines[a].amount == Decimal("24.99993475")  # 0.133511 x 187.25; the remainder goes to the residue
+    services.approve_run(run.id, APPROVER)
+    with pytest.raises(ReinvestSharesNotSecured):
+        services.run_payout(run.id)
+    services.secure_reinvest_shares(run.id, custody_account=issued.custody.name, actor=OPS, via="custodian")
+
+    assert services.run_payout(run.id).status == "completed"
+    assert services.run_payout(run.id).status == "completed"  # nothing minted twice
+
+    token = issued.token.contract_address
+    assert balance_of(chain_env.w3, token, a) == issued.units("100.133511")
+    assert balance_of(chain_env.w3, token, b) == issued.units("7.006515")
+    assert balance(f"custody:{issued.custody.name}:{issued.symbol}", issued.symbol) == Decimal("107.140026")
+    assert balance(f"chain:anvil:{issued.symbol}:supply", issued.symbol) == Decimal("-107.140026")
+    assert balance(f"corporate-actions:{action.id}:{issued.symbol}", issued.symbol) == 0
+    assert services.dividend_summary(action.id)["identity_holds"]
+
+
+def test_a_three_for_one_split_mints_two_new_tokens_per_token_to_every_holder(issued, chain_env, wallets):
+    a, b = wallets
+    redemption = chain_env.redemption_wallet.address
+    issued.issue({a: "10", b: "2.5", redemption: "1"})
+    effective = chain_date(chain_env.w3) + timedelta(days=1)
+    action = services.announce_split(issued.symbol, effective_date=effective, old_rate=1, new_rate=3, actor=OPS)
+    mine_after(chain_env.w3, effective_cutoff(effective))
+
+    services.apply_action(action.id, actor=OPS)
+
+    assert Instrument.objects.get(pk=issued.instrument.pk).status == "paused"  # no mints at a half-applied ratio
+    assert balance(f"custody:{issued.custody.name}:{issued.symbol}", issued.symbol) == Decimal("40.5")
+    run = services.get_run(split_run_id(action.id))
+    services.approve_run(run.id, APPROVER)
+    assert services.run_payout(run.id).status == "completed"
+
+    token = issued.token.contract_address
+    assert [balance_of(chain_env.w3, token, holder) for holder in (a, b, redemption)] == [
+        issued.units(30), issued.units("7.5"), issued.units(3)]
+    assert balance(f"chain:anvil:{issued.symbol}:supply", issued.symbol) == Decimal("-40.5")
+    assert balance(f"corporate-actions:{action.id}:{issued.symbol}", issued.symbol) == 0
+    instrument = Instrument.objects.get(pk=issued.instrument.pk)
+    assert (instrument.status, instrument.tokens_per_share) == ("active", 1)
+    assert services.get_action(action.id).status == "applied"
+
+
+def test_a_one_for_ten_reverse_split_changes_tokens_per_share_and_leaves_balances(issued, chain_env, wallets):
+    a, b = wallets
+    issued.issue({a: "100", b: "5"})
+    action = services.announce_split(issued.symbol, effective_date=timezone.localdate(), old_rate=10, new_rate=1,
+                                     actor=OPS)
+
+    services.apply_action(action.id, actor=OPS)
+
+    instrument = Instrument.objects.get(pk=issued.instrument.pk)
+    assert instrument.tokens_per_share == 10
+    token = issued.token.contract_address
+    assert [balance_of(chain_env.w3, token, holder) for holder in (a, b)] == [issued.units(100), issued.units(5)]
+    assert balance(f"custody:{issued.custody.name}:{issued.symbol}", issued.symbol) == Decimal("10.5")
+    assert balance(f"chain:anvil:{issued.symbol}:supply", issued.symbol) == Decimal("-10.5")
+    assert balance(f"corporate-actions:{action.id}:{issued.symbol}", issued.symbol) == 0
+    (applied,) = [e for e in store.read_stream("corporate_action", action.id) if e.event_type == "split_applied"]
+    assert applied.payload["method"] == "tokens_per_share" and applied.payload["tokens_per_share"] == "10"
+
+
+def test_a_symbol_change_keeps_the_instruments_history_and_a_delisting_stops_new_announcements(issued):
+    old_symbol, isin = issued.symbol, issued.instrument.isin
+    today = timezone.localdate()
+    change = services.announce("symbol_change", old_symbol, {"effective_date": today, "new_symbol": "Z" + old_symbol[1:]},
+                               actor=OPS)
+
+    services.apply_action(change.id, actor=OPS)
+
+    instrument = Instrument.objects.get(isin=isin)
+    assert instrument.symbol == "Z" + old_symbol[1:]
+    assert [e.event_type for e in store.read_stream("instrument", isin)] == ["instrument_symbol_changed"]
+    assert services.get_action(change.id).status == "applied"
+    delisting = services.announce("delisting", instrument.symbol, {"effective_date": today}, actor=OPS)
+    services.apply_action(delisting.id, actor=OPS)
+    assert Instrument.objects.get(isin=isin).status == "delisted"
+    with pytest.raises(InvalidAnnouncement, match="delisted"):
+        services.announce_dividend(instrument.symbol, ex_date=today, record_date=today, pay_date=today, rate="1",
+                                   actor=OPS)
