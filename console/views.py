@@ -6,14 +6,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, HttpResponseNotAllowed, HttpResponseRedirect
+from django.http import FileResponse, Http404, HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 
 from chain.errors import ChainError
+from custody import services as custody_services
+from custody.models import Instrument
 from ledger.anchor import check_configured_anchor, latest_anchor_record
 from ledger.balances import balance
 from ledger.canonical import normalize_decimal
@@ -35,8 +38,6 @@ INSTRUMENT_STATUS_PERMISSION = "custody.change_instrument"
 
 
 def dashboard(site, request):
-    from custody.models import Instrument
-
     instruments = {i.symbol: i for i in Instrument.objects.all()}
     head = head_position()
     backing = current_backing(list(instruments))
@@ -140,15 +141,13 @@ def audit_export(site, request):
 
 def change_instrument_status(site, request, symbol: str, change: str):
     """Pause or resume an instrument (custody.services), recorded as an event naming the user."""
-    from custody import services
-
     if request.method != "POST":
         return HttpResponseNotAllowed(["POST"])
     if not request.user.has_perm(INSTRUMENT_STATUS_PERMISSION):
         raise PermissionDenied
-    service = {"pause": services.pause_instrument, "resume": services.resume_instrument}.get(change)
+    service = {"pause": custody_services.pause_instrument, "resume": custody_services.resume_instrument}.get(change)
     if service is None:
-        raise PermissionDenied
+        raise Http404(f"no instrument change {change!r}")
     form = InstrumentStatusForm(request.POST)
     if not form.is_valid():
         messages.error(request, f"{symbol}: a reason is required to {change} an instrument.")
@@ -160,7 +159,7 @@ def change_instrument_status(site, request, symbol: str, change: str):
             messages.error(request, f"{symbol}: {refusal.message}")
         else:
             messages.success(request, f"{symbol}: {change}d; recorded as a ledger event by {request.user.get_username()}.")
-    return HttpResponseRedirect(reverse("admin:index") + f"?symbol={symbol}")
+    return HttpResponseRedirect(reverse("admin:index") + "?" + urlencode({"symbol": symbol}))
 
 
 def anchor_check(site, request):

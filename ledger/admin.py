@@ -131,6 +131,10 @@ class EventAdmin(LargeTableAdmin, EventSourcedAdmin):
     def change_view(self, request, object_id, form_url="", extra_context=None):
         event = self.get_object(request, object_id)
         extra = {"stream_history_url": stream_history_url(event.stream_type, event.stream_id)} if event else {}
+        first_posting = event.postings.order_by("seq").first() if event else None
+        if first_posting is not None:  # time travel: what the ledger said about this account right after the event
+            extra["balances_then_url"] = reverse("admin:console_balances") + "?" + urlencode({
+                "account": first_posting.account, "known_at": utc_timestamp(event.recorded_at)})
         return super().change_view(request, object_id, form_url, {**extra, **(extra_context or {})})
 
     def get_search_results(self, request, queryset, search_term):

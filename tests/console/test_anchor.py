@@ -6,6 +6,7 @@ import io
 import pytest
 from django.core.management import call_command
 from django.db import connection
+from django.urls import reverse
 
 from console.tasks import anchor_ledger
 from ledger import canonical, store
@@ -112,6 +113,14 @@ def test_history_rewritten_with_recomputed_hashes_passes_the_chain_check_but_not
     assert exit_info.value.code == 1
     assert out.getvalue().startswith("ledger OK")  # the rewritten chain is internally consistent...
     assert "anchor MISMATCH" in err.getvalue() and "history rewritten" in err.getvalue()  # ...but not what was anchored
+
+
+def test_an_auditor_checks_the_anchor_from_the_console(anchor_settings, anchor_setup, booked, client_as):
+    anchor_head(anchor_setup.w3, anchor_setup.owner, anchor_setup.contract, network="anvil")
+
+    page = client_as("auditor").get(reverse("admin:console_anchor")).content.decode()
+
+    assert 'data-ok="true"' in page and booked.hash in page
 
 
 def test_the_periodic_task_anchors_when_configured_and_says_so_when_not(anchor_settings, booked, settings):

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import hashlib
+import html
+import re
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -45,6 +47,19 @@ def test_balances_as_of_a_day_and_as_known_before_a_correction(client_as, unique
     assert shown(on_march_30) == {(account, symbol): "90"}
     assert shown(as_known_then) == {(account, symbol): "100"}
     assert shown(whole_custody_account) == {(account, symbol): "95"}
+
+
+def test_an_event_links_to_the_balances_as_the_ledger_knew_them_right_after_it(client_as, unique):
+    symbol = f"K{unique[:5].upper()}"
+    account = f"custody:alpaca-main:{symbol}"
+    first = move(symbol, account, f"equity:opening:{symbol}", "100")
+    move(symbol, account, f"equity:opening:{symbol}", "1")
+    auditor = client_as("auditor")
+
+    event_page = auditor.get(reverse("admin:ledger_event_change", args=[first.position]))
+    link = html.unescape(re.search(r'href="([^"]+)">Balances as known then', event_page.content.decode()).group(1))
+
+    assert shown(auditor.get(link)) == {(account, symbol): "100"}
 
 
 def test_an_auditor_downloads_an_export_that_verifies_standalone_and_is_recorded(client_as, unique, tmp_path):
