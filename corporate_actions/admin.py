@@ -1,0 +1,135 @@
+"""Corporate actions in the console: announcements, snapshots, payout runs, their holders and transactions.
+
+Everything shown is event-sourced, so read-only. Changes go through actions that call corporate_actions.services
+with actor "user:<username>" (console.actions.ledger_action): snapshot holders, create a payout run, approve it
+(never one's own: the service refuses), apply a split, symbol change or delisting. "Start payout" queues the
+worker (corporate_actions.tasks.run_payout), which records every step as system:corporate-actions.
+"""
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404
+from django.urls import path, reverse
+from django.utils.html import format_html
+
+from console.actions import ledger_action
+from console.admin_base import EventSourcedAdmin, LargeTableAdmin
+
+from . import services, tasks
+from .models import CorporateAction, HolderSnapshot, HolderTaxProfile, PayoutLine, PayoutPolicy, PayoutRun, PayoutTx
+
+OPERATE = "corporate_actions.change_corporateaction"
+APPROVE = "corporate_actions.approve_payout_run"
+
+
+@ledger_action(permission=OPERATE, description="Snapshot holders at the record date")
+def snapshot_holders(action: CorporateAction, *, actor: str) -> None:
+    services.snapshot_holders(action.id, actor=actor)
+
+
+@ledger_action(permission=OPERATE, description="Compute entitlements (airdrop dividends)")
+def create_payout_run(action: CorporateAction, *, actor: str) -> None:
+    services.create_dividend_run(action.id, actor=actor)
+
+
+@ledger_action(permission=OPERATE, description="Apply split, symbol change or delisting")
+def apply_action(action: CorporateAction, *, actor: str) -> None:
+    services.apply_action(action.id, actor=actor)
+
+
+@admin.register(CorporateAction)
+class CorporateActionAdmin(EventSourcedAdmin):
+    list_display = ("id", "kind", "symbol", "status", "record_date", "pay_date", "effective_date", "rate", "currency",
+                    "old_rate", "new_rate", "source", "announced_by", "report")
+    list_filter = ("kind", "status", "source")
+    search_fields = ("id", "symbol", "isin", "source_id")
+    readonly_fields = [field.name for field in CorporateAction._meta.fields]
+    actions = [snapshot_holders, create_payout_run, apply_action]
+
+    @admin.display(description="Report")
+    def report(self, action: CorporateAction) -> str:
+        if not action.payout_runs.filter(kind__in=(PayoutRun.Kind.AIRDROP, PayoutRun.Kind.REINVEST)).exists():
+            return ""
+        return format_html('<a href="{}">CSV</a>', reverse("admin:corporate_actions_dividend_report", args=[action.id]))
+
+    def get_urls(self):
+        return [path("<str:action_id>/report.csv", self.admin_site.admin_view(self.report_csv),
+                     name="corporate_actions_dividend_report"), *super().get_urls()]
+
+    def report_csv(self, request, action_id: str) -> HttpResponse:
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        action = get_object_or_404(CorporateAction, id=action_id)
+        response = HttpResponse(services.render_dividend_csv(action.id), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="dividend-{action.id}.csv"'
+        return response
+
+
+@ledger_action(permission=APPROVE, description="Approve selected payout runs")
+def approve(run: PayoutRun, *, actor: str) -> None:
+    services.approve_run(run.id, actor)
+
+
+@admin.action(description="Start payout (queue the worker)")
+def start_payout(modeladmin, request, queryset) -> None:
+    if not request.user.has_perm(OPERATE):
+        raise PermissionDenied
+    run_ids = [run.id for run in queryset.filter(status__in=(PayoutRun.Status.APPROVED, PayoutRun.Status.PAYING))]
+    for run_id in run_ids:
+        transaction.on_commit(lambda run_id=run_id: tasks.run_payout.delay(run_id))
+    modeladmin.message_user(request, f"Queued {len(run_ids)} approved run(s); the worker records each step.",
+                            messages.SUCCESS if run_ids else messages.WARNING)
+
+
+start_payout.ledger_permission = OPERATE
+
+
+@admin.register(PayoutRun)
+class PayoutRunAdmin(EventSourcedAdmin):
+    list_display = ("id", "kind", "symbol", "status", "created_by", "approved_by", "shares_secured", "created_at",
+                    "completed_at")
+    list_filter = ("kind", "status")
+    search_fields = ("id", "symbol", "action__id")
+    readonly_fields = [field.name for field in PayoutRun._meta.fields]
+    actions = [approve, start_payout]
+
+
+@admin.register(PayoutLine)
+class PayoutLineAdmin(EventSourcedAdmin, LargeTableAdmin):
+    list_display = ("run", "line_no", "network", "address", "shares", "tax_category", "gross", "tax", "fee", "net",
+                    "outcome", "amount", "units", "paid", "tx_hash")
+    list_filter = ("outcome", "paid")
+    search_fields = ("=address", "=run__id", "=tx_hash")
+    list_select_related = ("run",)
+    readonly_fields = [field.name for field in PayoutLine._meta.fields]
+
+
+@admin.register(PayoutTx)
+class PayoutTxAdmin(EventSourcedAdmin, LargeTableAdmin):
+    list_display = ("run", "tx_key", "kind", "network", "attempt", "nonce", "status", "tx_hash", "block_number")
+    list_filter = ("kind", "status")
+    search_fields = ("=run__id", "=tx_hash")
+    list_select_related = ("run",)
+    readonly_fields = [field.name for field in PayoutTx._meta.fields]
+
+
+@admin.register(HolderSnapshot)
+class HolderSnapshotAdmin(EventSourcedAdmin):
+    list_display = ("action", "cutoff", "holder_count", "holders_sha256", "taken_at")
+    readonly_fields = [field.name for field in HolderSnapshot._meta.fields]
+
+
+@admin.register(PayoutPolicy)
+class PayoutPolicyAdmin(EventSourcedAdmin):
+    list_display = ("isin", "mode", "minimum_payout", "below_minimum", "fee_rate", "set_by")
+    readonly_fields = [field.name for field in PayoutPolicy._meta.fields]
+
+
+@admin.register(HolderTaxProfile)
+class HolderTaxProfileAdmin(EventSourcedAdmin, LargeTableAdmin):
+    list_display = ("address", "category", "set_by")
+    search_fields = ("=address",)
+    readonly_fields = [field.name for field in HolderTaxProfile._meta.fields]

@@ -1,0 +1,23 @@
+"""Celery tasks: thin wrappers over corporate_actions.services. A refusal or an unreachable node is logged and
+left for the next call; every step is recorded before the next begins, so nothing is lost or paid twice."""
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+
+from chain.errors import ChainError
+from ledger.errors import DomainError
+
+from . import services
+
+log = logging.getLogger(__name__)
+
+
+@shared_task(acks_late=True)
+def run_payout(run_id: str) -> str:
+    try:
+        return services.run_payout(run_id).status
+    except (DomainError, ChainError) as failure:
+        log.warning("payout run %s not advanced: %s", run_id, failure)
+        return f"held: {getattr(failure, 'code', 'error')}"
