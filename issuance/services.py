@@ -29,7 +29,9 @@ from django.utils import timezone
 
 from chain.errors import BroadcastRejected, NonceAlreadyUsed
 from chain.tx import TxState, broadcast, gas_params_from_head, id_to_bytes32, receipt_status, sign_mint
+from custody.errors import BrokerUnavailable
 from custody.models import Instrument
+from custody.services import sync_account, unmatched_journal_account
 from ledger import idempotency, store
 from ledger.store import NewEvent, Posting, StreamAppend
 from partners.addresses import checksum_address
@@ -261,10 +263,21 @@ def market_account(custody_account: str, symbol: str) -> str:
 
 
 def secure_shares(request_id: str, actor: str, *, via: str = "journal", reference: str = "") -> MintRequest:
-    """Record that the shares behind a mint are in our custody account.
+    """Record that the shares behind a mint are ours to back it, and whose they are.
 
     via="journal": the partner journaled them to us (ops confirm, or the broker's tokenization request shows
-    the journal): custody:<account>:<SYM> +shares, partner:<id>:pending-mint:<SYM> -shares.
+    the journal). Custody's Alpaca sync books every share journal (JNLS) exactly once: custody:<account>:<SYM>
+    +shares against the clearing account suspense:unmatched-journal:<account>:<SYM> (no journal matcher claims
+    mint journals). So this event does not touch custody; it claims the journal for the partner's mint by
+    moving it out of the clearing account: unmatched_journal_account(<account>, <SYM>) +shares,
+    partner:<id>:pending-mint:<SYM> -shares. Either order balances:
+      - sync first: the JNLS left the clearing account at -shares; this brings it back to zero;
+      - ops confirm first: the clearing account is +shares for a while (a journal expected, not yet seen),
+        and the sync's later JNLS booking nets it to zero.
+    The reserve check counts only custody:*:<SYM>, so a mint is never signed before custody has booked the
+    shares: process_mint syncs the custody account first for ITN requests, and a journal mint processed
+    before the sync has seen its JNLS fails the reserve check (insufficient_reserves).
+
     via="broker": custody buys them for this request (place_order_for_request, idempotent per request; call
     again while the order is open). Custody books the fill (custody +shares / market -shares), so this event
     only assigns the bought shares to the partner's mint: market:<account>:<SYM> +shares, pending-mint -shares.
@@ -279,7 +292,7 @@ def secure_shares(request_id: str, actor: str, *, via: str = "journal", referenc
         reference = _buy_through_broker(request)
         source_account = market_account(request.custody_account, symbol)
     elif via == "journal":
-        source_account = custody_account_path(request.custody_account, symbol)
+        source_account = unmatched_journal_account(request.custody_account, symbol)
     else:
         raise InvalidState(f"shares are secured by journal or broker, not {via!r}")
     event = NewEvent("shares_secured", {"via": via, "custody_account": request.custody_account, "reference": reference,
@@ -306,6 +319,10 @@ def process_mint(request_id: str, *, wait_seconds: Decimal | float | None = None
     """Advance a mint as far as it can go now: secure shares seen at the broker, reserve and sign, broadcast,
     follow the receipt (up to `wait_seconds`, default ISSUANCE_RECEIPT_WAIT_SECONDS), confirm, report.
 
+    For an ITN mint not yet signed, custody's sync of the request's custody account runs first, so the broker's
+    journal is booked in custody before it is claimed and counted by the reserve check. A broker that cannot
+    be reached (BrokerUnavailable) leaves the request where it is, with nothing recorded for it.
+
     Safe to run at any time, any number of times, by several workers at once, and after a crash at any point:
     every step reads the recorded state, and a signed transaction is only ever rebroadcast.
     """
@@ -313,6 +330,10 @@ def process_mint(request_id: str, *, wait_seconds: Decimal | float | None = None
 
     wait = Decimal(str(settings.ISSUANCE_RECEIPT_WAIT_SECONDS if wait_seconds is None else wait_seconds))
     deadline = time.monotonic() + float(wait)
+    request = get_mint(request_id)
+    if request.source == "itn" and request.status in (Status.APPROVED, Status.SECURED):
+        if not _custody_booked_broker_journals(request):
+            return request
     while True:
         request = get_mint(request_id)
         if request.status == Status.APPROVED:
@@ -330,6 +351,16 @@ def process_mint(request_id: str, *, wait_seconds: Decimal | float | None = None
             _complete(request)
         else:
             return request
+
+
+def _custody_booked_broker_journals(request: MintRequest) -> bool:
+    """Run custody's sync of the request's custody account (it books the JNLS the broker made for an ITN mint).
+    False when the broker cannot be reached now: try again on the next run."""
+    try:
+        sync_account(request.custody_account)
+    except BrokerUnavailable:
+        return False
+    return True
 
 
 def _reserve_and_sign(request: MintRequest) -> None:

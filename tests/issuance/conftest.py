@@ -3,8 +3,10 @@ instrument, token and partner, so tests share no nonce, supply or balance, wheth
 rolled back (`db`) or committed (`committed_db`, for tests with several processes)."""
 from __future__ import annotations
 
-from collections.abc import Iterator
+import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 
 import pytest
@@ -13,9 +15,12 @@ from web3 import Web3
 
 from chain.anvil import DEV_ACCOUNT_KEYS, AnvilNode, free_port, start_anvil
 from chain.rpc import connect
+from custody.activities import NEW_YORK, activity_event
+from custody.activity_sync import SYNC_METADATA
 from custody.models import Instrument
 from issuance.models import TokenDeployment
 from issuance.services import deploy_token
+from ledger import store
 
 from .support import OPS, funded_account, make_instrument, make_partner, network_settings
 
@@ -77,3 +82,26 @@ def token(keys: ChainKeys, instrument: Instrument) -> TokenDeployment:
 @pytest.fixture
 def partner(token: TokenDeployment, keys: ChainKeys, unique: str) -> str:
     return make_partner(unique, token.instrument.symbol, keys.partner_wallet.address)
+
+
+BookShareJournal = Callable[..., None]
+
+
+@pytest.fixture
+def book_share_journal() -> BookShareJournal:
+    """`book_share_journal(symbol, qty, account="alpaca-main")`: what custody's Alpaca sync records when it sees
+    a share journal (JNLS) of `qty` shares into `account` that no journal matcher claims, for tests without a
+    sandbox broker. The event is custody's own (custody.activities.activity_event of an Alpaca-shaped JNLS):
+    `shares_journaled`, custody:<account>:<SYM> +qty against suspense:unmatched-journal:<account>:<SYM>, with
+    the sync's actor. It goes on a `journal` stream rather than custody_account/<account>, whose projector
+    would move that account's activity cursor to this made-up activity id (and keep it, in committed tests)."""
+
+    def book(symbol: str, qty: Decimal | str, account: str = "alpaca-main") -> None:
+        activity = {"id": f"test-jnls-{uuid.uuid4()}", "activity_type": "JNLS", "symbol": symbol, "qty": str(qty),
+                    "net_amount": "0", "date": datetime.now(NEW_YORK).date().isoformat(), "status": "executed",
+                    "description": "share journal from the partner's account"}
+        event = activity_event(account, activity)
+        assert event.payload["matched"] is False  # the premise: the sync parks it in the clearing account
+        store.append("journal", activity["id"], [event], metadata=SYNC_METADATA)
+
+    return book

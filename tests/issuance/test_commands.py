@@ -14,13 +14,14 @@ from .support import OPS, make_partner
 pytestmark = pytest.mark.django_db
 
 
-def test_deploy_token_then_process_mints_completes_a_secured_mint(instrument, keys):
+def test_deploy_token_then_process_mints_completes_a_secured_mint(instrument, keys, book_share_journal):
     out = io.StringIO()
     call_command("deploy_token", "--symbol", instrument.symbol, "--network", "anvil", "--actor", "user:ops", stdout=out)
     deployment = TokenDeployment.objects.get(instrument=instrument)
     assert f"{instrument.symbol}x deployed on anvil at {deployment.contract_address}" in out.getvalue()
     partner = make_partner(instrument.symbol.lower(), instrument.symbol, keys.partner_wallet.address)
     request = services.request_mint(partner, instrument.symbol, "1", "anvil", keys.partner_wallet.address, "p:x")
+    book_share_journal(instrument.symbol, "1")
     services.secure_shares(request.id, OPS)
     out = io.StringIO()
     call_command("process_mints", "--no-itn", stdout=out)

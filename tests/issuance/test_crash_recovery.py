@@ -21,10 +21,11 @@ TOKEN = 10**18
 
 @pytest.mark.parametrize("crash_at, chain_supply_after_crash", [("after_sign", 0), ("after_broadcast", 7 * TOKEN)])
 def test_a_worker_killed_mid_mint_leaves_exactly_one_mint(crash_at, chain_supply_after_crash, subprocess_env, keys,
-                                                          unique, w3):
+                                                          unique, w3, book_share_journal):
     token, partner = committed_token_and_partner(unique, keys)
     request = services.request_mint(partner, token.instrument.symbol, "7", "anvil", keys.partner_wallet.address,
                                     "partner:x")
+    book_share_journal(token.instrument.symbol, "7")
     services.secure_shares(request.id, OPS)
 
     killed = start_process_mint(request.id, worker_env(subprocess_env, keys, crash_at=crash_at))

@@ -7,8 +7,10 @@ from decimal import Decimal
 
 import pytest
 
+from custody.services import shares_in_custody, sync_account, unmatched_journal_account
 from issuance import services
 from issuance.models import MintRequest, RedeemRequest
+from ledger import store
 from ledger.balances import balance
 from partners.services import set_broker_link
 from sandbox_broker import RunningSandbox, SandboxControl, start_sandbox
@@ -69,6 +71,52 @@ def test_an_itn_mint_is_minted_and_reported_back_to_the_broker(broker, sandbox, 
     positions = {a["name"]: a["positions"] for a in broker.state()["accounts"].values()}
     assert Decimal(positions["ap"][symbol]["qty"]) == Decimal(43)  # 50 - 12 journaled in + 5 journaled back
     assert balance(f"custody:alpaca-main:{symbol}", symbol) == Decimal(7)
+
+
+def custody_position_at_broker(broker: SandboxControl, symbol: str) -> Decimal:
+    """What the broker says our custody account holds (its truth, not our books)."""
+    positions = {a["name"]: a["positions"] for a in broker.state()["accounts"].values()}
+    return Decimal(positions["custody"][symbol]["qty"])
+
+
+def test_an_itn_mint_books_the_journaled_shares_once_and_custody_matches_the_broker(broker, sandbox, partner, token,
+                                                                                     keys):
+    symbol = token.instrument.symbol
+    clearing = unmatched_journal_account("alpaca-main", symbol)
+    ap_requests_mint(sandbox.base_url, symbol, "12", keys.partner_wallet.address)
+    (request,), _ = services.poll_itn_mints()
+
+    done = services.process_mint(request.id)
+    assert done.status == MintRequest.Status.COMPLETED
+    sync_account("alpaca-main")
+
+    assert custody_position_at_broker(broker, symbol) == Decimal(12)
+    assert shares_in_custody(symbol) == custody_position_at_broker(broker, symbol)  # not 24
+    assert balance(clearing, symbol) == 0
+    assert balance(f"partner:{partner}:pending-mint:{symbol}", symbol) == 0
+    assert balance(f"chain:anvil:{symbol}:supply", symbol) == Decimal(-12)
+    journaled = [e for e in store.read_stream("custody_account", "alpaca-main")
+                 if e.event_type == "shares_journaled" and e.payload["symbol"] == symbol]
+    secured = next(e for e in store.read_stream("mint_request", request.id) if e.event_type == "shares_secured")
+    assert len(journaled) == 1 and journaled[0].position < secured.position  # custody saw it before it was claimed
+
+
+def test_an_itn_mint_waits_without_a_trace_while_the_broker_cannot_be_reached(broker, sandbox, partner, token, keys,
+                                                                                settings):
+    settings.CUSTODY_BROKER_MAX_ATTEMPTS = 2
+    settings.CUSTODY_BROKER_BACKOFF_SECONDS = 0.01
+    ap_requests_mint(sandbox.base_url, token.instrument.symbol, "3", keys.partner_wallet.address)
+    (request,), _ = services.poll_itn_mints()
+    broker.inject_fault("http_error", method="GET", path_prefix="/v2/account/activities", count=10, status=503)
+
+    head = store.head_position()
+    waiting = services.process_mint(request.id)
+    assert (waiting.status, waiting.stream_version) == (MintRequest.Status.APPROVED, request.stream_version)
+    assert store.head_position() == head
+
+    broker.clear_faults()
+    assert services.process_mint(request.id).status == MintRequest.Status.COMPLETED
+    assert shares_in_custody(token.instrument.symbol) == Decimal(3)
 
 
 def test_an_itn_request_in_a_bad_shape_is_refused_by_name(broker, partner, token, keys):

@@ -6,6 +6,7 @@ from decimal import Decimal
 import pytest
 
 from chain.tx import id_to_bytes32
+from custody.services import unmatched_journal_account
 from issuance import services
 from issuance.errors import (
     InstrumentPaused,
@@ -24,13 +25,15 @@ pytestmark = pytest.mark.django_db
 PARTNER_ACTOR = "partner:self"
 
 
-def mint_to_completion(partner, token, wallet, qty="10", actor=PARTNER_ACTOR) -> MintRequest:
+def mint_to_completion(partner, token, wallet, book_share_journal, qty="10", actor=PARTNER_ACTOR) -> MintRequest:
     request = services.request_mint(partner, token.instrument.symbol, qty, "anvil", wallet, actor)
+    book_share_journal(token.instrument.symbol, qty)
     services.secure_shares(request.id, OPS, via="journal", reference="JNLS test")
     return services.process_mint(request.id)
 
 
-def test_a_partner_gets_one_token_per_share_delivered_and_the_books_follow_each_step(partner, token, keys, w3):
+def test_a_partner_gets_one_token_per_share_delivered_and_the_books_follow_each_step(partner, token, keys, w3,
+                                                                                     book_share_journal):
     symbol = token.instrument.symbol
     request = services.request_mint(partner, symbol, "10.5", "anvil", keys.partner_wallet.address.lower(),
                                     PARTNER_ACTOR)
@@ -38,8 +41,12 @@ def test_a_partner_gets_one_token_per_share_delivered_and_the_books_follow_each_
     assert request.wallet_address == keys.partner_wallet.address  # stored checksummed
     assert request.amount_base_units == Decimal("10500000000000000000")
 
-    services.secure_shares(request.id, OPS, via="journal", reference="JNLS 123")
+    book_share_journal(symbol, "10.5")  # custody's sync sees the JNLS: in custody, owner not yet known
     assert balance(f"custody:alpaca-main:{symbol}", symbol) == Decimal("10.5")
+    assert balance(unmatched_journal_account("alpaca-main", symbol), symbol) == Decimal("-10.5")
+    services.secure_shares(request.id, OPS, via="journal", reference="JNLS 123")
+    assert balance(f"custody:alpaca-main:{symbol}", symbol) == Decimal("10.5")  # booked once, by the sync
+    assert balance(unmatched_journal_account("alpaca-main", symbol), symbol) == 0
     assert balance(f"partner:{partner}:pending-mint:{symbol}", symbol) == Decimal("-10.5")
 
     done = services.process_mint(request.id)
@@ -63,7 +70,25 @@ def test_a_partner_gets_one_token_per_share_delivered_and_the_books_follow_each_
     assert contract.functions.totalSupply().call() == 10_500_000_000_000_000_000
 
 
-def test_a_large_mint_waits_for_a_second_person_who_is_not_the_requester(partner, token, keys, settings):
+def test_ops_may_confirm_a_journal_before_custody_books_it_and_the_books_still_meet(partner, token, keys,
+                                                                                   book_share_journal):
+    symbol = token.instrument.symbol
+    clearing = unmatched_journal_account("alpaca-main", symbol)
+    request = services.request_mint(partner, symbol, "3", "anvil", keys.partner_wallet.address, PARTNER_ACTOR)
+    services.secure_shares(request.id, OPS, via="journal", reference="JNLS seen in the broker's dashboard")
+    assert balance(clearing, symbol) == Decimal(3)  # a journal expected, not yet seen by custody
+    assert balance(f"custody:alpaca-main:{symbol}", symbol) == 0
+
+    book_share_journal(symbol, "3")  # the next custody sync sees it
+    assert balance(clearing, symbol) == 0
+    assert balance(f"custody:alpaca-main:{symbol}", symbol) == Decimal(3)
+    assert services.process_mint(request.id).status == MintRequest.Status.COMPLETED
+    assert balance(f"chain:anvil:{symbol}:supply", symbol) == Decimal(-3)
+    assert balance(f"custody:alpaca-main:{symbol}", symbol) == Decimal(3)
+
+
+def test_a_large_mint_waits_for_a_second_person_who_is_not_the_requester(partner, token, keys, settings,
+                                                                         book_share_journal):
     settings.MINT_APPROVAL_THRESHOLD = Decimal("100")
     request = services.request_mint(partner, token.instrument.symbol, "500", "anvil", keys.partner_wallet.address,
                                     "user:alice")
@@ -79,6 +104,7 @@ def test_a_large_mint_waits_for_a_second_person_who_is_not_the_requester(partner
     assert (approved.status, approved.approved_by) == (MintRequest.Status.APPROVED, "user:bob")
     with pytest.raises(InvalidState):
         services.approve_mint(request.id, "user:carol")
+    book_share_journal(token.instrument.symbol, "500")
     services.secure_shares(request.id, OPS)
     assert services.process_mint(request.id).status == MintRequest.Status.COMPLETED
 
@@ -93,9 +119,10 @@ def test_a_retry_with_the_same_idempotency_key_returns_the_first_request(partner
     assert MintRequest.objects.filter(partner_id=partner).count() == 1
 
 
-def test_a_paused_instrument_holds_a_secured_mint_until_it_is_resumed(partner, token, keys, w3):
+def test_a_paused_instrument_holds_a_secured_mint_until_it_is_resumed(partner, token, keys, w3, book_share_journal):
     request = services.request_mint(partner, token.instrument.symbol, "2", "anvil", keys.partner_wallet.address,
                                     PARTNER_ACTOR)
+    book_share_journal(token.instrument.symbol, "2")
     services.secure_shares(request.id, OPS)
     token.instrument.status = "paused"
     token.instrument.save()
@@ -121,9 +148,11 @@ def test_a_mint_cancelled_after_the_shares_arrived_owes_them_back_to_the_partner
         services.cancel_mint(request.id, OPS, "twice")
 
 
-def test_shares_missing_from_custody_at_mint_time_fail_the_mint_with_the_reason(partner, token, keys, w3):
+def test_shares_missing_from_custody_at_mint_time_fail_the_mint_with_the_reason(partner, token, keys, w3,
+                                                                                book_share_journal):
     symbol = token.instrument.symbol
     request = services.request_mint(partner, symbol, "8", "anvil", keys.partner_wallet.address, PARTNER_ACTOR)
+    book_share_journal(symbol, "8")
     services.secure_shares(request.id, OPS)
     book_custody_shares(symbol, "-3", reason="custodian statement shows 3 fewer shares")
     failed = services.process_mint(request.id)
@@ -133,9 +162,9 @@ def test_shares_missing_from_custody_at_mint_time_fail_the_mint_with_the_reason(
     assert token_contract(w3, token.contract_address).functions.totalSupply().call() == 0
 
 
-def test_cycle_times_report_p50_and_p95_per_stage(partner, token, keys):
+def test_cycle_times_report_p50_and_p95_per_stage(partner, token, keys, book_share_journal):
     for qty in ("1", "2", "3"):
-        mint_to_completion(partner, token, keys.partner_wallet.address, qty)
+        mint_to_completion(partner, token, keys.partner_wallet.address, book_share_journal, qty)
     stats = services.cycle_time_stats(token.instrument.symbol)
     assert stats["count"] == 3
     assert stats["request_to_confirmed"]["count"] == 3

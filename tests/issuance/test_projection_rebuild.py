@@ -24,8 +24,10 @@ def snapshot() -> dict:
         for row in model.objects.all()) for model in MODELS}
 
 
-def test_rebuilding_projections_from_the_log_reproduces_every_issuance_row(partner, token, keys, w3):
+def test_rebuilding_projections_from_the_log_reproduces_every_issuance_row(partner, token, keys, w3,
+                                                                          book_share_journal):
     request = services.request_mint(partner, token.instrument.symbol, "9", "anvil", keys.partner_wallet.address, "p:x")
+    book_share_journal(token.instrument.symbol, "9")
     services.secure_shares(request.id, OPS)
     services.process_mint(request.id)
     transfer_tokens(w3, keys.partner_wallet, token.contract_address, keys.redemption_wallet.address, 10**18)

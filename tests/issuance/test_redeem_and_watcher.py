@@ -18,16 +18,18 @@ pytestmark = pytest.mark.django_db
 TOKEN = 10**18
 
 
-def minted(partner, token, keys, qty="10"):
+def minted(partner, token, keys, book_share_journal, qty="10"):
     request = services.request_mint(partner, token.instrument.symbol, qty, "anvil", keys.partner_wallet.address,
                                     "partner:x")
+    book_share_journal(token.instrument.symbol, qty)
     services.secure_shares(request.id, OPS)
     return services.process_mint(request.id)
 
 
-def test_tokens_sent_to_the_redemption_wallet_are_burned_and_the_shares_released(partner, token, keys, w3):
+def test_tokens_sent_to_the_redemption_wallet_are_burned_and_the_shares_released(partner, token, keys, w3,
+                                                                                 book_share_journal):
     symbol = token.instrument.symbol
-    minted(partner, token, keys)
+    minted(partner, token, keys, book_share_journal)
     deposit = transfer_tokens(w3, keys.partner_wallet, token.contract_address, keys.redemption_wallet.address, 6 * TOKEN)
 
     summary = services.watch_chains()
@@ -50,8 +52,9 @@ def test_tokens_sent_to_the_redemption_wallet_are_burned_and_the_shares_released
     assert services.watch_chains().unexplained == 0  # our own burn is known
 
 
-def test_a_partner_filing_its_transfer_hash_gets_the_one_redemption_the_watcher_also_sees(partner, token, keys, w3):
-    minted(partner, token, keys)
+def test_a_partner_filing_its_transfer_hash_gets_the_one_redemption_the_watcher_also_sees(partner, token, keys, w3,
+                                                                                          book_share_journal):
+    minted(partner, token, keys, book_share_journal)
     deposit = transfer_tokens(w3, keys.partner_wallet, token.contract_address, keys.redemption_wallet.address, 2 * TOKEN)
     filed = services.request_redeem(partner, token.instrument.symbol, "anvil", deposit, "partner:x", qty="2")
     assert filed.status == RedeemRequest.Status.RECEIVED and filed.source == "partner"
@@ -63,8 +66,8 @@ def test_a_partner_filing_its_transfer_hash_gets_the_one_redemption_the_watcher_
     assert refused.value.code == "deposit_not_found"
 
 
-def test_a_deposit_from_an_unknown_wallet_is_held_for_ops_not_lost(partner, token, keys, w3):
-    minted(partner, token, keys)
+def test_a_deposit_from_an_unknown_wallet_is_held_for_ops_not_lost(partner, token, keys, w3, book_share_journal):
+    minted(partner, token, keys, book_share_journal)
     stranger = funded_account(w3)
     transfer_tokens(w3, keys.partner_wallet, token.contract_address, stranger.address, 3 * TOKEN)
     deposit = transfer_tokens(w3, stranger, token.contract_address, keys.redemption_wallet.address, 3 * TOKEN)
@@ -77,7 +80,8 @@ def test_a_deposit_from_an_unknown_wallet_is_held_for_ops_not_lost(partner, toke
     assert services.process_redeem(held.id).status == RedeemRequest.Status.BURNED
 
 
-def test_a_mint_nobody_requested_raises_a_critical_alert_and_counts_against_reserves(partner, token, keys, w3):
+def test_a_mint_nobody_requested_raises_a_critical_alert_and_counts_against_reserves(partner, token, keys, w3,
+                                                                                     book_share_journal):
     symbol = token.instrument.symbol
     rogue = sign_mint(keys.minter, chain_id=31337, nonce=w3.eth.get_transaction_count(keys.minter.address, "pending"),
                       gas=gas_params_from_head(w3, 200_000), token=token.contract_address,
@@ -92,12 +96,13 @@ def test_a_mint_nobody_requested_raises_a_critical_alert_and_counts_against_rese
     services.watch_chains()
     assert ChainAlert.objects.filter(tx_hash=rogue.tx_hash).count() == 1  # seen once, however often we look
     # 5 unbacked tokens exist: a 5-share delivery now backs nothing new.
-    failed = minted(partner, token, keys, "5")
+    failed = minted(partner, token, keys, book_share_journal, "5")
     assert failed.failure_code == "insufficient_reserves"
 
 
-def test_the_watcher_survives_an_rpc_outage_and_resumes_from_its_cursor(partner, token, keys, w3, settings, anvil):
-    minted(partner, token, keys)
+def test_the_watcher_survives_an_rpc_outage_and_resumes_from_its_cursor(partner, token, keys, w3, settings, anvil,
+                                                                         book_share_journal):
+    minted(partner, token, keys, book_share_journal)
     services.watch_chains()
     cursor = ChainCursor.objects.get(deployment=token)
     deposit = transfer_tokens(w3, keys.partner_wallet, token.contract_address, keys.redemption_wallet.address, TOKEN)

@@ -21,15 +21,16 @@ def rpc(w3, method, *params):
     return answer["result"]
 
 
-def secured_mint(partner, token, keys, qty="4"):
+def secured_mint(partner, token, keys, book_share_journal, qty="4"):
     request = services.request_mint(partner, token.instrument.symbol, qty, "anvil", keys.partner_wallet.address,
                                     "partner:x")
+    book_share_journal(token.instrument.symbol, qty)
     return services.secure_shares(request.id, OPS)
 
 
-def test_a_completed_mint_reorged_out_is_reversed_and_minted_again(partner, token, keys, w3):
+def test_a_completed_mint_reorged_out_is_reversed_and_minted_again(partner, token, keys, w3, book_share_journal):
     symbol = token.instrument.symbol
-    request = secured_mint(partner, token, keys)
+    request = secured_mint(partner, token, keys, book_share_journal)
     snapshot = rpc(w3, "evm_snapshot")
     assert services.process_mint(request.id).status == MintRequest.Status.COMPLETED
     assert rpc(w3, "evm_revert", snapshot) is True  # the block holding the mint is gone
@@ -51,9 +52,10 @@ def test_a_completed_mint_reorged_out_is_reversed_and_minted_again(partner, toke
 
 
 def test_a_mint_reorged_out_before_its_confirmations_is_rebroadcast_and_waits_for_them(partner, token, keys, w3,
-                                                                                       settings, anvil):
+                                                                                       settings, anvil,
+                                                                                       book_share_journal):
     settings.CHAIN_NETWORKS = network_settings(anvil.url, confirmations=3)
-    request = secured_mint(partner, token, keys, "2")
+    request = secured_mint(partner, token, keys, book_share_journal, "2")
     snapshot = rpc(w3, "evm_snapshot")
     pending = services.process_mint(request.id, wait_seconds=0)
     assert pending.status == MintRequest.Status.BROADCAST  # mined, one block deep of three

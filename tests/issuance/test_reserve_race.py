@@ -18,12 +18,13 @@ pytestmark = pytest.mark.slow
 TOKEN = 10**18
 
 
-def test_partners_racing_for_the_last_shares_never_over_issue(subprocess_env, keys, unique, w3):
+def test_partners_racing_for_the_last_shares_never_over_issue(subprocess_env, keys, unique, w3, book_share_journal):
     token, partner = committed_token_and_partner(unique, keys)
     symbol = token.instrument.symbol
     requests = []
     for _ in range(6):
         request = services.request_mint(partner, symbol, "3", "anvil", keys.partner_wallet.address, "partner:x")
+        book_share_journal(symbol, "3")
         services.secure_shares(request.id, OPS)
         requests.append(request.id)
     # The custodian reports 8 fewer shares than the journals claimed: 10 back the 18 tokens asked for.
