@@ -17,9 +17,30 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@pytest.fixture(scope="session")
+def _test_database(django_db_setup, django_db_blocker):
+    """The session's test database, even when no collected test asked pytest-django for one (it only sets
+    databases up for tests that use `db` or the django_db marker, e.g. when one committed_db file runs alone)."""
+    from django.db import connection, connections
+    from django.test.utils import setup_databases, teardown_databases
+
+    if connection.settings_dict["NAME"].startswith("test_"):
+        yield
+        return
+    with django_db_blocker.unblock():
+        created = setup_databases(verbosity=0, interactive=False, aliases={"default"})
+    yield
+    with django_db_blocker.unblock():
+        connections.close_all()
+        teardown_databases(created, verbosity=0)
+
+
 @pytest.fixture
-def committed_db(django_db_setup, django_db_blocker):
+def committed_db(_test_database, django_db_blocker):
     """Database access with autocommit: what a test writes is visible to other processes and stays."""
+    from django.db import connection
+
+    assert connection.settings_dict["NAME"].startswith("test_"), "committed_db must only ever touch a test database"
     with django_db_blocker.unblock():
         yield
 
