@@ -9,7 +9,7 @@ __all__ = [
     "InvalidQuantity", "UnknownInstrument", "UnknownNetwork", "InvalidAddress", "SelfApproval",
     "SecondApprovalRequired", "InvalidState", "UnknownPartner", "KycNotApproved", "InstrumentNotAllowed",
     "TokenNotDeployed", "UnknownRequest", "DepositNotFound", "SignerNotConfigured", "BrokerCallFailed",
-    "DeploymentExists", "InvalidItnRequest", "SharesPending",
+    "DeploymentExists", "InvalidItnRequest", "SharesPending", "NoSharesOwed", "SharesAlreadyReturned",
 ]
 
 
@@ -121,4 +121,18 @@ class SharesPending(IssuanceError):
     """The broker order buying (or selling) the shares of this request is not filled yet; call again later."""
 
     code = "shares_pending"
+    http_status = 409
+
+
+class NoSharesOwed(IssuanceError):
+    """The mint ended (rejected, cancelled, failed) before any shares were secured for it: none to give back."""
+
+    code = "no_shares_owed"
+    http_status = 409
+
+
+class SharesAlreadyReturned(IssuanceError):
+    """The shares of this cancelled or failed mint were already recorded as returned to the partner."""
+
+    code = "shares_already_returned"
     http_status = 409

@@ -4,7 +4,8 @@ commands, the admin and the API call these functions and nothing below them.
 Mint lifecycle (events on stream mint_request/<id>):
     mint_requested -> [mint_approved] -> shares_secured -> mint_signed -> mint_broadcast -> mint_confirmed
     -> mint_completed;  or mint_rejected | mint_cancelled | mint_failed (reason code), and mint_reorged when a
-    confirmed mint leaves the chain (supply reversed, the same signed transaction is rebroadcast).
+    confirmed mint leaves the chain (supply reversed, the same signed transaction is rebroadcast). A cancelled or
+    failed mint whose shares were secured owes them back; `return_shares` records that they went back.
 
 "Can this mint proceed?" is `check_mint_rules` (partner, KYC, instrument, wallet, caps) plus the reserve check,
 run at request time and again, under a per-instrument lock, at the moment of signing: tokens outstanding on
@@ -48,8 +49,10 @@ from .errors import (
     InvalidState,
     IssuanceError,
     KycNotApproved,
+    NoSharesOwed,
     SecondApprovalRequired,
     SelfApproval,
+    SharesAlreadyReturned,
     SharesPending,
     TokenNotDeployed,
     UnknownInstrument,
@@ -313,6 +316,37 @@ def _buy_through_broker(request: MintRequest) -> str:
     return outcome.broker_order_id
 
 
+def return_shares(request_id: str, actor: str, reference: str) -> MintRequest:
+    """Record that the shares secured for a mint that ended without minting (cancelled or failed) went back to
+    the partner, e.g. journaled back by operations; `reference` names that movement (the broker journal).
+
+    Cancelling or failing such a mint already moved the shares from pending-mint to what we owe the partner
+    (partner:<id>:pending-redeem:<SYM> -shares, see _owed_back). This event settles that debt as a redemption
+    settles its own: partner:<id>:pending-redeem:<SYM> +shares / custody:<account>:<SYM> -shares.
+    Refused for a mint that is not cancelled or failed (InvalidState), one that never had shares secured
+    (NoSharesOwed) and one whose shares were already returned (SharesAlreadyReturned); two concurrent calls
+    cannot both record it (the append expects the stream version read here).
+    """
+    request = get_mint(request_id)
+    if request.status not in (Status.CANCELLED, Status.FAILED):
+        raise InvalidState(f"mint {request_id} is {request.status}; shares are returned only for a cancelled or "
+                           f"failed mint")
+    if request.secured_at is None:
+        raise NoSharesOwed(f"mint {request_id} ended before any shares were secured for it")
+    earlier = next((event for event in store.read_stream("mint_request", request.id)
+                    if event.event_type == "shares_returned"), None)
+    if earlier is not None:
+        raise SharesAlreadyReturned(f"the shares of mint {request_id} were already returned (reference "
+                                    f"{earlier.payload['reference']!r}, ledger position {earlier.position})")
+    symbol = request.instrument.symbol
+    event = NewEvent("shares_returned", {"custody_account": request.custody_account, "reference": reference,
+                                         "qty_shares": request.qty_shares},
+                     postings=_move(pending_redeem_account(request.partner_id, symbol),
+                                    custody_account_path(request.custody_account, symbol), symbol,
+                                    request.qty_shares))
+    return _append(request, [event], actor)
+
+
 # --- the worker ---
 
 def process_mint(request_id: str, *, wait_seconds: Decimal | float | None = None) -> MintRequest:
@@ -485,8 +519,8 @@ from .stats import cycle_time_stats  # noqa: E402
 from .watcher import watch_chains  # noqa: E402
 
 __all__ = [
-    "request_mint", "approve_mint", "reject_mint", "cancel_mint", "secure_shares", "process_mint", "get_mint",
-    "check_mint_rules", "check_reserves", "pending_mint_ids", "itn_mint_request", "poll_itn_mints",
+    "request_mint", "approve_mint", "reject_mint", "cancel_mint", "secure_shares", "return_shares", "process_mint",
+    "get_mint", "check_mint_rules", "check_reserves", "pending_mint_ids", "itn_mint_request", "poll_itn_mints",
     "report_to_broker", "deploy_token", "retire_deployment", "request_redeem", "process_redeem",
     "assign_held_redeem", "release_shares", "get_redeem", "pending_redeem_ids", "cycle_time_stats", "watch_chains",
 ]
