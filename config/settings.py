@@ -159,6 +159,22 @@ CELERY_BEAT_SCHEDULE: dict = {
 }
 
 # --- Ledger ---
+# Anchoring the hash chain's head on chain (console.tasks.anchor_ledger; verified by verify_ledger).
+# LEDGER_ANCHOR_CONTRACT is a LedgerAnchor deployment (`manage.py deploy_anchor_contract` prints one).
+LEDGER_ANCHOR_RPC_URL = os.environ.get("LEDGER_ANCHOR_RPC_URL", "http://127.0.0.1:8545")
+LEDGER_ANCHOR_CONTRACT = os.environ.get("LEDGER_ANCHOR_CONTRACT") or None
+LEDGER_ANCHOR_NETWORK = os.environ.get("LEDGER_ANCHOR_NETWORK", "anvil")
+LEDGER_ANCHOR_SIGNER_KEY = os.environ.get("LEDGER_ANCHOR_SIGNER_KEY") or (
+    "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"  # anvil's public dev key 0: local only
+    if DEBUG or env_bool("SHARELEDGER_DEV", True) else None)
+CELERY_BEAT_SCHEDULE["anchor-ledger-head"] = {
+    "task": "console.tasks.anchor_ledger",
+    "schedule": int(os.environ.get("LEDGER_ANCHOR_EVERY_SECONDS", "3600")),
+}
+CELERY_BEAT_SCHEDULE["verify-ledger-chain"] = {
+    "task": "console.tasks.verify_ledger_chain",
+    "schedule": int(os.environ.get("LEDGER_VERIFY_EVERY_SECONDS", "300")),
+}
 LEDGER_MAX_BATCH = int(os.environ.get("LEDGER_MAX_BATCH", "50000"))
 
 LOGGING = {
@@ -336,3 +352,7 @@ CORPORATE_ACTIONS_MINT_GAS = int(os.environ.get("CORPORATE_ACTIONS_MINT_GAS", "1
 DIVIDEND_RECEIPT_WAIT_SECONDS = decimal.Decimal(os.environ.get("DIVIDEND_RECEIPT_WAIT_SECONDS", "30"))
 # The Alpaca custody account whose corporate action announcements `import_corporate_actions` reads.
 CORPORATE_ACTIONS_IMPORT_ACCOUNT = os.environ.get("CORPORATE_ACTIONS_IMPORT_ACCOUNT", "alpaca-main")
+CELERY_BEAT_SCHEDULE["corporate-actions-advance-payouts"] = {
+    "task": "corporate_actions.tasks.advance_payouts",
+    "schedule": float(os.environ.get("DIVIDEND_PAYOUT_POLL_SECONDS", "30")),
+}
