@@ -68,6 +68,13 @@ class InvalidQuery(ApiError):
     http_status = 400
 
 
+class UnknownParameter(ApiError):
+    """A query parameter the endpoint does not define (a typo would otherwise silently widen a filter)."""
+
+    code = "unknown_parameter"
+    http_status = 400
+
+
 class InvalidCursor(ApiError):
     code = "invalid_cursor"
     http_status = 400

@@ -1,7 +1,10 @@
 """Query filters of list endpoints: ?status=, ?symbol=, ?network=, ?created_after=, ?created_before=."""
 from __future__ import annotations
 
+from datetime import UTC, timedelta
+
 import django_filters
+from django import forms
 
 from custody.models import Instrument
 from issuance.models import MintRequest, RedeemRequest, TokenDeployment
@@ -11,9 +14,43 @@ from .models import WebhookDelivery
 
 AFTER = "Only objects created at or after this time (ISO 8601)."
 BEFORE = "Only objects created before this time (ISO 8601)."
+MAX_UTC_OFFSET = timedelta(hours=14)  # the widest offset any real time zone uses
 
 
-class InstrumentFilter(django_filters.FilterSet):
+class TimestampField(django_filters.fields.IsoDateTimeField):
+    """ISO 8601 with a real-world UTC offset; a time PostgreSQL could not compare is the client's error."""
+
+    def strptime(self, value, format):
+        parsed = super().strptime(value, format)
+        offset = parsed.utcoffset()
+        if offset is not None and abs(offset) > MAX_UTC_OFFSET:
+            raise ValueError("UTC offset out of range")
+        return parsed
+
+    def to_python(self, value):
+        parsed = super().to_python(value)
+        try:
+            return parsed if parsed is None else parsed.astimezone(UTC)
+        except OverflowError:
+            raise forms.ValidationError("the time is out of range", code="invalid") from None
+
+
+class TimestampFilter(django_filters.IsoDateTimeFilter):
+    field_class = TimestampField
+
+
+class StrictFilterSet(django_filters.FilterSet):
+    """A filter given in the query must have a value: `?status=` is a mistake to report, not "no filter"."""
+
+    def is_valid(self) -> bool:
+        valid = super().is_valid()
+        for name in self.filters:
+            if self.data.get(name) == "":
+                self.form.add_error(name, "must not be empty when given")
+        return valid and not self.form.errors
+
+
+class InstrumentFilter(StrictFilterSet):
     status = django_filters.ChoiceFilter(choices=Instrument.Status.choices)
 
     class Meta:
@@ -21,30 +58,30 @@ class InstrumentFilter(django_filters.FilterSet):
         fields = ["status"]
 
 
-class TokenDeploymentFilter(django_filters.FilterSet):
+class TokenDeploymentFilter(StrictFilterSet):
     symbol = django_filters.CharFilter(field_name="instrument__symbol", help_text="Underlying symbol, e.g. AAPL.")
     network = django_filters.CharFilter()
     status = django_filters.ChoiceFilter(choices=TokenDeployment.Status.choices)
-    created_after = django_filters.IsoDateTimeFilter(field_name="deployed_at", lookup_expr="gte", help_text=AFTER)
-    created_before = django_filters.IsoDateTimeFilter(field_name="deployed_at", lookup_expr="lt", help_text=BEFORE)
+    created_after = TimestampFilter(field_name="deployed_at", lookup_expr="gte", help_text=AFTER)
+    created_before = TimestampFilter(field_name="deployed_at", lookup_expr="lt", help_text=BEFORE)
 
     class Meta:
         model = TokenDeployment
         fields = ["symbol", "network", "status", "created_after", "created_before"]
 
 
-class WalletFilter(django_filters.FilterSet):
+class WalletFilter(StrictFilterSet):
     network = django_filters.CharFilter()
     status = django_filters.ChoiceFilter(choices=Wallet.Status.choices)
-    created_after = django_filters.IsoDateTimeFilter(field_name="registered_at", lookup_expr="gte", help_text=AFTER)
-    created_before = django_filters.IsoDateTimeFilter(field_name="registered_at", lookup_expr="lt", help_text=BEFORE)
+    created_after = TimestampFilter(field_name="registered_at", lookup_expr="gte", help_text=AFTER)
+    created_before = TimestampFilter(field_name="registered_at", lookup_expr="lt", help_text=BEFORE)
 
     class Meta:
         model = Wallet
         fields = ["network", "status", "created_after", "created_before"]
 
 
-class WebhookDeliveryFilter(django_filters.FilterSet):
+class WebhookDeliveryFilter(StrictFilterSet):
     status = django_filters.ChoiceFilter(choices=WebhookDelivery.Status.choices)
 
     class Meta:
@@ -52,24 +89,24 @@ class WebhookDeliveryFilter(django_filters.FilterSet):
         fields = ["status"]
 
 
-class MintRequestFilter(django_filters.FilterSet):
+class MintRequestFilter(StrictFilterSet):
     status = django_filters.ChoiceFilter(choices=MintRequest.Status.choices)
     symbol = django_filters.CharFilter(field_name="instrument__symbol", help_text="Underlying symbol, e.g. AAPL.")
     network = django_filters.CharFilter()
-    created_after = django_filters.IsoDateTimeFilter(field_name="requested_at", lookup_expr="gte", help_text=AFTER)
-    created_before = django_filters.IsoDateTimeFilter(field_name="requested_at", lookup_expr="lt", help_text=BEFORE)
+    created_after = TimestampFilter(field_name="requested_at", lookup_expr="gte", help_text=AFTER)
+    created_before = TimestampFilter(field_name="requested_at", lookup_expr="lt", help_text=BEFORE)
 
     class Meta:
         model = MintRequest
         fields = ["status", "symbol", "network", "created_after", "created_before"]
 
 
-class RedeemRequestFilter(django_filters.FilterSet):
+class RedeemRequestFilter(StrictFilterSet):
     status = django_filters.ChoiceFilter(choices=RedeemRequest.Status.choices)
     symbol = django_filters.CharFilter(field_name="instrument__symbol", help_text="Underlying symbol, e.g. AAPL.")
     network = django_filters.CharFilter()
-    created_after = django_filters.IsoDateTimeFilter(field_name="requested_at", lookup_expr="gte", help_text=AFTER)
-    created_before = django_filters.IsoDateTimeFilter(field_name="requested_at", lookup_expr="lt", help_text=BEFORE)
+    created_after = TimestampFilter(field_name="requested_at", lookup_expr="gte", help_text=AFTER)
+    created_before = TimestampFilter(field_name="requested_at", lookup_expr="lt", help_text=BEFORE)
 
     class Meta:
         model = RedeemRequest

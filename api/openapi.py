@@ -81,14 +81,17 @@ RETRY_AFTER_HEADER = OpenApiParameter(
     description="Seconds until the rate-limit window resets.")
 
 
-def _auth_failures() -> tuple[Failure, ...]:
-    from .errors import ApiKeyExpired, ApiKeyRevoked, AuthenticationRequired, InsufficientScope, InvalidApiKey, RateLimited
+def _common_failures() -> tuple[Failure, ...]:
+    """What any endpoint may answer: authentication, scope, rate limit, an undocumented query parameter."""
+    from .errors import (ApiKeyExpired, ApiKeyRevoked, AuthenticationRequired, InsufficientScope, InvalidApiKey,
+                         RateLimited, UnknownParameter)
 
     return (failure(AuthenticationRequired, "this endpoint needs Authorization: Bearer <API key>"),
             failure(InvalidApiKey, "unknown API key or wrong secret"), failure(ApiKeyExpired, "API key 3f2a... expired"),
             failure(ApiKeyRevoked, "API key 3f2a... was revoked"),
             failure(InsufficientScope, "this call needs an API key with scope mint"),
-            failure(RateLimited, "more than 3000 requests per 60 s with this key; retry in 12 s"))
+            failure(RateLimited, "more than 3000 requests per 60 s with this key; retry in 12 s"),
+            failure(UnknownParameter, "unknown query parameter(s): stauts"))
 
 
 def _write_failures() -> tuple[Failure, ...]:
@@ -110,6 +113,6 @@ def _list_failures() -> tuple[Failure, ...]:
             field_failure("validation_error", "created_after", "Enter a valid date/time."))
 
 
-AUTH_FAILURES = _auth_failures()
+COMMON_FAILURES = _common_failures()
 WRITE_FAILURES = _write_failures()
 LIST_FAILURES = _list_failures()

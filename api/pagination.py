@@ -4,15 +4,17 @@
 their creation-time column (`created_field`); ties are broken by primary key."""
 from __future__ import annotations
 
-from rest_framework.pagination import CursorPagination
-
-from rest_framework.exceptions import NotFound
+from django.core import signing
+from rest_framework.pagination import Cursor, CursorPagination
+from rest_framework.utils.urls import replace_query_param
 
 from .errors import InvalidCursor, InvalidQuery
 
 ORDERINGS = ("-created_at", "created_at")
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
+CURSOR_SALT = "api.pagination.cursor"
+QUERY_PARAMETERS = frozenset({"cursor", "limit", "ordering"})
 
 
 class CreatedCursorPagination(CursorPagination):
@@ -35,8 +37,18 @@ class CreatedCursorPagination(CursorPagination):
         sign = "-" if requested.startswith("-") else ""
         return f"{sign}{view.created_field}", f"{sign}pk"
 
-    def decode_cursor(self, request):
+    def encode_cursor(self, cursor: Cursor) -> str:
+        """Cursors are signed: a client can hand back only a cursor we issued, never a forged position."""
+        tokens = {"o": cursor.offset, "r": int(cursor.reverse), "p": cursor.position}
+        signed = signing.dumps(tokens, salt=CURSOR_SALT, compress=True)
+        return replace_query_param(self.base_url, self.cursor_query_param, signed)
+
+    def decode_cursor(self, request) -> Cursor | None:
+        encoded = request.query_params.get(self.cursor_query_param)
+        if encoded is None:
+            return None
         try:
-            return super().decode_cursor(request)
-        except NotFound as exc:  # DRF answers 404 to a damaged cursor; it is the client's input, so 400
-            raise InvalidCursor("the cursor is not one this API returned") from exc
+            tokens = signing.loads(encoded, salt=CURSOR_SALT)
+            return Cursor(offset=int(tokens["o"]), reverse=bool(tokens["r"]), position=tokens["p"])
+        except (signing.BadSignature, KeyError, TypeError, ValueError):
+            raise InvalidCursor("the cursor is not one this API returned") from None

@@ -14,6 +14,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
@@ -104,6 +105,7 @@ def exception_handler(exc: Exception, context: dict) -> Response:
     return Response(body, status=body["status"], headers=headers, content_type=CONTENT_TYPE)
 
 
+@csrf_exempt  # no cookie-authenticated state here: a DELETE to an unknown path is a 404, not a CSRF failure
 def not_found_view(request, *args, **kwargs) -> JsonResponse:
     """Unknown paths under /api/ answer a problem document too, not Django's HTML page."""
     body = problem(404, "not_found", f"no API endpoint at {request.path}", request.path)

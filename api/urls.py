@@ -19,5 +19,5 @@ urlpatterns = [
     path("webhook-endpoints/<int:pk>", webhooks.WebhookEndpointDetail.as_view(), name="api-webhook-endpoint"),
     path("webhook-endpoints/<int:pk>/deliveries", webhooks.WebhookDeliveryList.as_view(),
          name="api-webhook-deliveries"),
-    re_path(r"^.*$", not_found_view),
+    re_path(r"^[\s\S]*$", not_found_view),
 ]

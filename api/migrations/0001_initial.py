@@ -65,7 +65,7 @@ class Migration(migrations.Migration):
                 ('event_type', models.CharField(max_length=64)),
                 ('payload', models.JSONField()),
                 ('status', models.CharField(choices=[('pending', 'Pending'), ('delivered', 'Delivered'), ('failed', 'Failed')], default='pending', max_length=16)),
-                ('attempts', models.PositiveIntegerField(default=0)),
+                ('attempts', models.PositiveIntegerField(default=0, help_text='Attempts in the current series (a redelivery restarts it).')),
                 ('next_attempt_at', models.DateTimeField(blank=True, null=True)),
                 ('last_status_code', models.PositiveSmallIntegerField(blank=True, null=True)),
                 ('created_at', models.DateTimeField(auto_now_add=True)),

@@ -10,7 +10,7 @@ from issuance.models import TokenDeployment
 
 from ..errors import NotFound
 from ..filters import InstrumentFilter, TokenDeploymentFilter
-from ..openapi import AUTH_FAILURES, LIST_FAILURES, failure, problem_responses
+from ..openapi import COMMON_FAILURES, LIST_FAILURES, failure, problem_responses
 from ..serializers.instruments import InstrumentSerializer, TokenDeploymentSerializer
 from .base import LIST_PARAMETERS, PartnerView
 
@@ -35,7 +35,7 @@ def _instruments():
 @extend_schema_view(get=extend_schema(
     summary="List instruments", tags=["instruments"], parameters=LIST_PARAMETERS,
     description="Every listed stock with its status (active, paused, delisted) and active token contracts.",
-    responses={200: InstrumentSerializer(many=True), **problem_responses(*AUTH_FAILURES, *LIST_FAILURES)},
+    responses={200: InstrumentSerializer(many=True), **problem_responses(*COMMON_FAILURES, *LIST_FAILURES)},
     examples=[OpenApiExample("instruments", value=INSTRUMENT_EXAMPLE, response_only=True)],
 ))
 class InstrumentList(PartnerView, generics.ListAPIView):
@@ -48,7 +48,7 @@ class InstrumentList(PartnerView, generics.ListAPIView):
 
 @extend_schema_view(get=extend_schema(
     summary="Retrieve an instrument", tags=["instruments"],
-    responses={200: InstrumentSerializer, **problem_responses(*AUTH_FAILURES, failure(NotFound, "no such object"))},
+    responses={200: InstrumentSerializer, **problem_responses(*COMMON_FAILURES, failure(NotFound, "no such object"))},
     examples=[OpenApiExample("AAPL", value=INSTRUMENT_EXAMPLE, response_only=True)],
 ))
 class InstrumentDetail(PartnerView, generics.RetrieveAPIView):
@@ -62,7 +62,7 @@ class InstrumentDetail(PartnerView, generics.RetrieveAPIView):
 @extend_schema_view(get=extend_schema(
     summary="List token deployments", tags=["instruments"], parameters=LIST_PARAMETERS,
     description="Token contracts per instrument and network, including retired ones (filter ?status=active).",
-    responses={200: TokenDeploymentSerializer(many=True), **problem_responses(*AUTH_FAILURES, *LIST_FAILURES)},
+    responses={200: TokenDeploymentSerializer(many=True), **problem_responses(*COMMON_FAILURES, *LIST_FAILURES)},
     examples=[OpenApiExample("deployments", value=DEPLOYMENT_EXAMPLE, response_only=True)],
 ))
 class TokenDeploymentList(PartnerView, generics.ListAPIView):

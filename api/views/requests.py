@@ -13,7 +13,7 @@ from ..authentication import actor
 from ..errors import NotFound
 from ..filters import MintRequestFilter, RedeemRequestFilter
 from ..idempotent import HEADER, idempotent
-from ..openapi import (AUTH_FAILURES, IDEMPOTENCY_PARAMETER, LIST_FAILURES, REPLAYED_HEADER, WRITE_FAILURES, Failure,
+from ..openapi import (COMMON_FAILURES, IDEMPOTENCY_PARAMETER, LIST_FAILURES, REPLAYED_HEADER, WRITE_FAILURES, Failure,
                        failure, field_failure, problem_responses)
 from ..serializers.requests import (CancelSerializer, MintRequestCreateSerializer, MintRequestSerializer,
                                     RedeemRequestCreateSerializer, RedeemRequestSerializer)
@@ -68,7 +68,7 @@ REDEEM_FAILURES = (
 @extend_schema_view(
     get=extend_schema(
         summary="List your mint requests", tags=["mint requests"], parameters=LIST_PARAMETERS,
-        responses={200: MintRequestSerializer(many=True), **problem_responses(*AUTH_FAILURES, *LIST_FAILURES)},
+        responses={200: MintRequestSerializer(many=True), **problem_responses(*COMMON_FAILURES, *LIST_FAILURES)},
         examples=[OpenApiExample("mint requests", value=MINT_EXAMPLE, response_only=True)]),
     post=extend_schema(
         summary="Request a mint", tags=["mint requests"], parameters=[IDEMPOTENCY_PARAMETER, REPLAYED_HEADER],
@@ -79,7 +79,7 @@ REDEEM_FAILURES = (
                     "when the mint is signed: a shortfall then fails the request with `failure_code` "
                     "`insufficient_reserves`, delivered by webhook.",
         request=MintRequestCreateSerializer,
-        responses={201: MintRequestSerializer, **problem_responses(*AUTH_FAILURES, *WRITE_FAILURES, *MINT_FAILURES)},
+        responses={201: MintRequestSerializer, **problem_responses(*COMMON_FAILURES, *WRITE_FAILURES, *MINT_FAILURES)},
         examples=[OpenApiExample("mint 25 AAPLx", request_only=True, value={
                       "symbol": "AAPL", "network": "ethereum", "quantity": "25",
                       "wallet_address": "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"}),
@@ -106,7 +106,7 @@ class MintRequestList(PartnerView, generics.ListAPIView):
 
 @extend_schema_view(get=extend_schema(
     summary="Retrieve one of your mint requests", tags=["mint requests"],
-    responses={200: MintRequestSerializer, **problem_responses(*AUTH_FAILURES, NOT_FOUND)},
+    responses={200: MintRequestSerializer, **problem_responses(*COMMON_FAILURES, NOT_FOUND)},
     examples=[OpenApiExample("mint request", value=MINT_EXAMPLE, response_only=True)]))
 class MintRequestDetail(PartnerView, generics.RetrieveAPIView):
     serializer_class = MintRequestSerializer
@@ -122,7 +122,7 @@ class MintRequestDetail(PartnerView, generics.RetrieveAPIView):
                 "delivered for it are owed back to you (scope mint).",
     request=CancelSerializer,
     responses={200: MintRequestSerializer, **problem_responses(
-        *AUTH_FAILURES, *WRITE_FAILURES, NOT_FOUND,
+        *COMMON_FAILURES, *WRITE_FAILURES, NOT_FOUND,
         failure(issuance_errors.InvalidState, "mint 9b2f... is signed; it can no longer be cancelled"))},
     examples=[OpenApiExample("cancel", request_only=True, value={"reason": "client withdrew the order"}),
               OpenApiExample("cancelled", response_only=True, value={
@@ -146,7 +146,7 @@ class MintRequestCancel(PartnerView):
 @extend_schema_view(
     get=extend_schema(
         summary="List your redeem requests", tags=["redeem requests"], parameters=LIST_PARAMETERS,
-        responses={200: RedeemRequestSerializer(many=True), **problem_responses(*AUTH_FAILURES, *LIST_FAILURES)},
+        responses={200: RedeemRequestSerializer(many=True), **problem_responses(*COMMON_FAILURES, *LIST_FAILURES)},
         examples=[OpenApiExample("redeem requests", value=REDEEM_EXAMPLE, response_only=True)]),
     post=extend_schema(
         summary="File a redemption", tags=["redeem requests"], parameters=[IDEMPOTENCY_PARAMETER, REPLAYED_HEADER],
@@ -156,7 +156,7 @@ class MintRequestCancel(PartnerView):
                     "the same deposit twice returns the same redemption.",
         request=RedeemRequestCreateSerializer,
         responses={201: RedeemRequestSerializer,
-                   **problem_responses(*AUTH_FAILURES, *WRITE_FAILURES, *REDEEM_FAILURES)},
+                   **problem_responses(*COMMON_FAILURES, *WRITE_FAILURES, *REDEEM_FAILURES)},
         examples=[OpenApiExample("redeem", request_only=True, value={
                       "symbol": "AAPL", "network": "ethereum", "quantity": "10", "release_method": "journal",
                       "tx_hash": "0x5c504ed432cb51138bcf09aa5e8a410dd4a1e204ef84bfed1be16dfba1b22060"}),
@@ -184,7 +184,7 @@ class RedeemRequestList(PartnerView, generics.ListAPIView):
 
 @extend_schema_view(get=extend_schema(
     summary="Retrieve one of your redeem requests", tags=["redeem requests"],
-    responses={200: RedeemRequestSerializer, **problem_responses(*AUTH_FAILURES, NOT_FOUND)},
+    responses={200: RedeemRequestSerializer, **problem_responses(*COMMON_FAILURES, NOT_FOUND)},
     examples=[OpenApiExample("redeem request", value=REDEEM_EXAMPLE, response_only=True)]))
 class RedeemRequestDetail(PartnerView, generics.RetrieveAPIView):
     serializer_class = RedeemRequestSerializer

@@ -13,7 +13,7 @@ from ..authentication import actor
 from ..errors import NotFound
 from ..filters import WalletFilter
 from ..idempotent import idempotent
-from ..openapi import (AUTH_FAILURES, IDEMPOTENCY_PARAMETER, LIST_FAILURES, REPLAYED_HEADER, WRITE_FAILURES, failure,
+from ..openapi import (COMMON_FAILURES, IDEMPOTENCY_PARAMETER, LIST_FAILURES, REPLAYED_HEADER, WRITE_FAILURES, failure,
                        field_failure, problem_responses)
 from ..serializers.wallets import WalletRegistrationSerializer, WalletSerializer
 from .base import LIST_PARAMETERS, PartnerView
@@ -26,7 +26,7 @@ WALLET_EXAMPLE = {"id": 42, "network": "ethereum", "address": "0x70997970C51812d
 @extend_schema_view(
     get=extend_schema(
         summary="List your wallets", tags=["wallets"], parameters=LIST_PARAMETERS,
-        responses={200: WalletSerializer(many=True), **problem_responses(*AUTH_FAILURES, *LIST_FAILURES)},
+        responses={200: WalletSerializer(many=True), **problem_responses(*COMMON_FAILURES, *LIST_FAILURES)},
         examples=[OpenApiExample("wallets", value=WALLET_EXAMPLE, response_only=True)]),
     post=extend_schema(
         summary="Register a wallet", tags=["wallets"], parameters=[IDEMPOTENCY_PARAMETER, REPLAYED_HEADER],
@@ -34,7 +34,7 @@ WALLET_EXAMPLE = {"id": 42, "network": "ethereum", "address": "0x70997970C51812d
                     "allowlist it; registering an address you already registered returns it unchanged.",
         request=WalletRegistrationSerializer,
         responses={201: WalletSerializer, **problem_responses(
-            *AUTH_FAILURES, *WRITE_FAILURES,
+            *COMMON_FAILURES, *WRITE_FAILURES,
             field_failure("invalid_address", "address", "0x7099...79c8 fails its EIP-55 checksum"),
             field_failure("unknown_network", "network", "network must be one of ethereum"),
             field_failure("validation_error", "address", "This field is required."),
@@ -63,7 +63,7 @@ class WalletList(PartnerView, generics.ListAPIView):
 
 @extend_schema_view(get=extend_schema(
     summary="Retrieve one of your wallets", tags=["wallets"],
-    responses={200: WalletSerializer, **problem_responses(*AUTH_FAILURES, failure(NotFound, "no such object"))},
+    responses={200: WalletSerializer, **problem_responses(*COMMON_FAILURES, failure(NotFound, "no such object"))},
     examples=[OpenApiExample("wallet", value=WALLET_EXAMPLE, response_only=True)]))
 class WalletDetail(PartnerView, generics.RetrieveAPIView):
     serializer_class = WalletSerializer

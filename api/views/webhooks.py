@@ -9,7 +9,7 @@ from ..errors import InvalidWebhookUrl, NotFound, TooManyWebhookEndpoints
 from ..filters import WebhookDeliveryFilter
 from ..idempotent import idempotent
 from ..models import WebhookDelivery, WebhookEndpoint
-from ..openapi import (AUTH_FAILURES, IDEMPOTENCY_PARAMETER, LIST_FAILURES, REPLAYED_HEADER, WRITE_FAILURES, failure,
+from ..openapi import (COMMON_FAILURES, IDEMPOTENCY_PARAMETER, LIST_FAILURES, REPLAYED_HEADER, WRITE_FAILURES, failure,
                        field_failure, problem_responses)
 from ..serializers.webhooks import (CreatedWebhookEndpointSerializer, WebhookDeliverySerializer,
                                     WebhookEndpointRegistrationSerializer, WebhookEndpointSerializer)
@@ -38,7 +38,7 @@ NOT_FOUND = failure(NotFound, "no such object")
 @extend_schema_view(
     get=extend_schema(
         summary="List your webhook endpoints", tags=["webhooks"], parameters=LIST_PARAMETERS,
-        responses={200: WebhookEndpointSerializer(many=True), **problem_responses(*AUTH_FAILURES, *LIST_FAILURES)},
+        responses={200: WebhookEndpointSerializer(many=True), **problem_responses(*COMMON_FAILURES, *LIST_FAILURES)},
         examples=[OpenApiExample("endpoints", value=ENDPOINT_EXAMPLE, response_only=True)]),
     post=extend_schema(
         summary="Register a webhook endpoint", tags=["webhooks"], parameters=[IDEMPOTENCY_PARAMETER, REPLAYED_HEADER],
@@ -46,7 +46,7 @@ NOT_FOUND = failure(NotFound, "no such object")
                     "secret returned here once (see the webhook guide, docs/webhooks.md).",
         request=WebhookEndpointRegistrationSerializer,
         responses={201: CreatedWebhookEndpointSerializer, **problem_responses(
-            *AUTH_FAILURES, *WRITE_FAILURES, failure(InvalidWebhookUrl, "webhook URL must be an absolute https URL"),
+            *COMMON_FAILURES, *WRITE_FAILURES, failure(InvalidWebhookUrl, "webhook URL must be an absolute https URL"),
             field_failure("validation_error", "url", "Enter a valid URL."),
             failure(TooManyWebhookEndpoints, "a partner may have at most 10 active endpoints"))},
         examples=[OpenApiExample("register", request_only=True,
@@ -72,13 +72,13 @@ class WebhookEndpointList(PartnerView, generics.ListAPIView):
 @extend_schema_view(
     get=extend_schema(
         summary="Retrieve a webhook endpoint", tags=["webhooks"],
-        responses={200: WebhookEndpointSerializer, **problem_responses(*AUTH_FAILURES, NOT_FOUND)},
+        responses={200: WebhookEndpointSerializer, **problem_responses(*COMMON_FAILURES, NOT_FOUND)},
         examples=[OpenApiExample("endpoint", value=ENDPOINT_EXAMPLE, response_only=True)]),
     delete=extend_schema(
         summary="Disable a webhook endpoint", tags=["webhooks"], parameters=[IDEMPOTENCY_PARAMETER, REPLAYED_HEADER],
         description="Stops deliveries to it. The endpoint and its delivery log stay readable.",
         responses={200: WebhookEndpointSerializer,
-                   **problem_responses(*AUTH_FAILURES, *WRITE_FAILURES, NOT_FOUND)},
+                   **problem_responses(*COMMON_FAILURES, *WRITE_FAILURES, NOT_FOUND)},
         examples=[OpenApiExample("disabled", response_only=True,
                                  value={**ENDPOINT_EXAMPLE, "active": False,
                                         "disabled_at": "2026-03-09T10:00:00.000000Z"})]),
@@ -100,7 +100,7 @@ class WebhookEndpointDetail(PartnerView, generics.RetrieveAPIView):
     summary="Delivery log of a webhook endpoint", tags=["webhooks"], parameters=LIST_PARAMETERS,
     description="Every event queued for this endpoint with each attempt and what your server answered.",
     responses={200: WebhookDeliverySerializer(many=True),
-               **problem_responses(*AUTH_FAILURES, *LIST_FAILURES, NOT_FOUND)},
+               **problem_responses(*COMMON_FAILURES, *LIST_FAILURES, NOT_FOUND)},
     examples=[OpenApiExample("deliveries", value=DELIVERY_EXAMPLE, response_only=True)]))
 class WebhookDeliveryList(PartnerView, generics.ListAPIView):
     serializer_class = WebhookDeliverySerializer

@@ -46,6 +46,8 @@ def _claim(delivery_id: int, now: datetime) -> WebhookDelivery | None:
         delivery.attempts += 1
         delivery.next_attempt_at = now + timedelta(seconds=settings.API_WEBHOOK_TIMEOUT_SECONDS) + LEASE_MARGIN
         delivery.save(update_fields=["attempts", "next_attempt_at"])
+        # The log numbers attempts over the delivery's whole life (a redelivery starts a new series of attempts).
+        delivery.log_number = WebhookAttempt.objects.filter(delivery=delivery).count() + 1
         return delivery
 
 
@@ -78,7 +80,7 @@ def deliver(delivery_id: int) -> WebhookDelivery | None:
     status_code, error = _post(delivery)
     finished = timezone.now()
     with transaction.atomic():
-        WebhookAttempt.objects.create(delivery=delivery, number=delivery.attempts, attempted_at=finished,
+        WebhookAttempt.objects.create(delivery=delivery, number=delivery.log_number, attempted_at=finished,
                                       status_code=status_code, error=error,
                                       duration_ms=int((time.monotonic() - started) * 1000))
         delivery.last_status_code = status_code
@@ -100,7 +102,7 @@ def due_deliveries(limit: int = 100) -> list[int]:
 
 
 def redeliver(delivery: WebhookDelivery) -> WebhookDelivery:
-    """Operations: give a failed delivery a fresh set of attempts (same event id, so receivers dedupe)."""
+    """Operations: send an event again with a fresh series of attempts (same event id: receivers dedupe)."""
     WebhookDelivery.objects.filter(pk=delivery.pk).update(status=WebhookDelivery.Status.PENDING, attempts=0,
                                                           next_attempt_at=None)
     delivery.refresh_from_db()
