@@ -76,7 +76,9 @@ def read_network(network: str, deployments: list[Deployment], as_of: datetime | 
                 method = "json-rpc batch"
     except (ChainError, DomainError, Web3Exception) as failure:
         return ChainReading(network, SourceReading("chain", name, UNREACHABLE, detail=str(failure)))
-    supplies = {d.deployment_id: by_address[to_checksum_address(d.address)] for d in existing}
+    # Addresses are stored checksummed; checksumming again costs a keccak per token.
+    supplies = {d.deployment_id: by_address[d.address if d.address in by_address else to_checksum_address(d.address)]
+                for d in existing}
     supplies.update({d.deployment_id: 0 for d in deployments if d.deploy_block > block["number"]})
     return ChainReading(network, SourceReading(
         "chain", name, OK, as_of=datetime.fromtimestamp(block["timestamp"], UTC),

@@ -27,7 +27,7 @@ from ledger.errors import ConcurrencyError
 from ledger.store import NewEvent, StreamAppend
 
 from . import streams
-from .breaks import BreakOutcome, plan_breaks
+from .breaks import BreakOutcome, BreakPlan, plan_breaks
 from .chain_source import ChainReading, deployments_by_network, read_network
 from .checks import WARNING, FoundBreak, InstrumentInputs, InstrumentVerdict, check_instrument
 from .custody_source import CustodyReading, read_custody_accounts
@@ -198,10 +198,18 @@ class _Run:
                                         f"{len(unchecked)} instrument(s) not checked"))
         return found
 
+    def plan_breaks(self, found: list[FoundBreak], verdicts: dict[str, InstrumentVerdict],
+                    sources_ok: set[str]) -> BreakPlan:
+        """Breaks describe the present: a run as of a past time records what it found in its own stream, and
+        neither opens nor closes a break."""
+        if self.as_of is not None:
+            return BreakPlan([], [BreakOutcome("", item, False) for item in found], [])
+        return plan_breaks(self.run_id, found, verdicts, sources_ok, self.symbol_filter)
+
     def finish(self, verdicts: dict[str, InstrumentVerdict], found: list[FoundBreak],
                sources_ok: set[str]) -> RunResult:
         for attempt in range(1, FINAL_APPEND_ATTEMPTS + 1):
-            plan = plan_breaks(self.run_id, found, verdicts, sources_ok, self.symbol_filter)
+            plan = self.plan_breaks(found, verdicts, sources_ok)
             counts = {status: sum(1 for v in verdicts.values() if v.status == status)
                       for status in ("clean", "breaks", "incomplete")}
             counts.update(new_breaks=sum(1 for outcome in plan.found if outcome.new), breaks_found=len(plan.found),

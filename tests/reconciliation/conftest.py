@@ -22,6 +22,7 @@ from chain.rpc import connect
 from chain.tx import broadcast, gas_params_from_head, id_to_bytes32, sign_mint
 from custody.identifiers import InvalidIdentifier, validate_isin
 from custody.models import CustodyAccount, Instrument
+from custody import services as custody
 from custody.services import create_instrument
 from issuance import services as issuance
 from issuance.models import TokenDeployment
@@ -140,12 +141,18 @@ class BackedToken:
     broker: SandboxControl
     w3: Web3
 
-    def mint_through_issuance(self, qty: str) -> None:
-        """A partner's mint done properly: shares journaled to us and booked, then minted and confirmed."""
-        self.broker.adjust_position(self.symbol, qty)
+    def secure_shares_for_a_mint(self, qty: str) -> str:
+        """The partner journals `qty` shares to us (JNLS at the broker, booked by custody's sync) and ops claim
+        them for a new mint request; returns the request id."""
+        self.broker.add_share_journal(self.symbol, qty)
+        custody.sync_account(self.account)
         request = issuance.request_mint(self.partner, self.symbol, qty, NETWORK, self.keys.partner_wallet.address, OPS)
         issuance.secure_shares(request.id, OPS, via="journal", reference="test journal")
-        assert issuance.process_mint(request.id).status == "completed"
+        return request.id
+
+    def mint_through_issuance(self, qty: str) -> None:
+        """A partner's mint done properly: shares journaled to us and booked, then minted and confirmed."""
+        assert issuance.process_mint(self.secure_shares_for_a_mint(qty)).status == "completed"
 
     def mint_bypassing_the_system(self, tokens: int, to: str | None = None) -> str:
         """What a leaked minter key or a bug would do: mint on the contract with no request and no shares."""

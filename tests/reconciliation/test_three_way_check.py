@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 
+from issuance import services as issuance
 from issuance.models import MintRequest
 from ledger import store
 from ledger.canonical import GENESIS_HASH, sha256_hex
@@ -152,12 +153,7 @@ def test_a_difference_seen_again_keeps_its_break_and_moves_last_seen(backed_toke
 
 
 def test_shares_secured_for_a_mint_not_yet_made_explain_the_extra_shares(backed_token):
-    from issuance import services as issuance
-
-    backed_token.broker.adjust_position(backed_token.symbol, "25")
-    request = issuance.request_mint(backed_token.partner, backed_token.symbol, "25", NETWORK,
-                                    backed_token.keys.partner_wallet.address, "user:recon-ops")
-    issuance.secure_shares(request.id, "user:recon-ops", via="journal")
+    backed_token.secure_shares_for_a_mint("25")
 
     result = services.run_reconciliation([backed_token.symbol])
 
@@ -168,14 +164,8 @@ def test_shares_secured_for_a_mint_not_yet_made_explain_the_extra_shares(backed_
 
 
 def test_a_mint_on_chain_not_yet_confirmed_by_issuance_is_in_flight_not_unknown(backed_token, settings, w3):
-    from issuance import services as issuance
-
     settings.CHAIN_NETWORKS = network_settings(backed_token.keys.rpc_url, confirmations=3)
-    backed_token.broker.adjust_position(backed_token.symbol, "5")
-    request = issuance.request_mint(backed_token.partner, backed_token.symbol, "5", NETWORK,
-                                    backed_token.keys.partner_wallet.address, "user:recon-ops")
-    issuance.secure_shares(request.id, "user:recon-ops", via="journal")
-    sent = issuance.process_mint(request.id, wait_seconds=0)
+    sent = issuance.process_mint(backed_token.secure_shares_for_a_mint("5"), wait_seconds=0)
     assert sent.status == MintRequest.Status.BROADCAST
     w3.provider.make_request("anvil_mine", [hex(3)])  # deep enough for the pinned block, not yet booked
 

@@ -1,0 +1,92 @@
+"""Runs never overlap for the same instruments; `manage.py reconcile` says what it found in its exit status."""
+from __future__ import annotations
+
+import psycopg
+import pytest
+from django.core.management import call_command
+
+from reconciliation import services
+from reconciliation.errors import RunAlreadyInProgress
+from reconciliation.locks import NAMESPACE
+from reconciliation.models import Break, ReconciliationRun
+from tests.conftest import database_url_from_settings
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def other_process():
+    """A second database session, standing for a run in another worker process."""
+    with psycopg.connect(database_url_from_settings(), autocommit=True) as conn:
+        yield conn
+
+
+def hold(conn, key: str, shared: bool = False) -> None:
+    function = "pg_advisory_lock_shared" if shared else "pg_advisory_lock"
+    conn.execute(f"SELECT {function}(hashtextextended(%s, 0))", [NAMESPACE + key])
+
+
+def test_a_run_of_an_instrument_another_run_is_reconciling_is_refused_at_once(backed_token, other_process):
+    hold(other_process, backed_token.symbol)
+
+    with pytest.raises(RunAlreadyInProgress) as refused:
+        services.run_reconciliation([backed_token.symbol])
+
+    assert refused.value.code == "run_in_progress" and refused.value.http_status == 409
+    assert not ReconciliationRun.objects.filter(scope=backed_token.symbol).exists()
+
+
+def test_a_full_run_excludes_partial_runs_and_partial_runs_exclude_a_full_one(backed_token, other_process):
+    hold(other_process, "all")
+    with pytest.raises(RunAlreadyInProgress):
+        services.run_reconciliation([backed_token.symbol])
+    with pytest.raises(RunAlreadyInProgress):
+        services.start_reconciliation([backed_token.symbol], actor="user:alice")
+    other_process.execute("SELECT pg_advisory_unlock_all()")
+
+    hold(other_process, "all", shared=True)  # a partial run over other instruments
+    hold(other_process, "OTHER")
+    with pytest.raises(RunAlreadyInProgress):
+        services.run_reconciliation()
+    assert services.run_reconciliation([backed_token.symbol]).clean  # disjoint instruments run side by side
+
+
+def test_reconcile_prints_one_line_per_instrument_and_exits_0_when_clean(backed_token, capsys):
+    with pytest.raises(SystemExit) as exit_status:
+        call_command("reconcile", "--instrument", backed_token.symbol)
+
+    assert exit_status.value.code == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith(f"{backed_token.symbol} ") and " clean " in lines[0] and "difference 0" in lines[0]
+    assert lines[-1].startswith("run ") and "completed" in lines[-1]
+
+
+def test_reconcile_exits_1_on_breaks_2_when_incomplete_and_3_when_refused(backed_token, settings, capsys):
+    backed_token.mint_bypassing_the_system(1)
+    with pytest.raises(SystemExit) as breaks:
+        call_command("reconcile", "--instrument", backed_token.symbol)
+    assert breaks.value.code == 1 and "NEW critical unbacked_supply" in capsys.readouterr().out
+
+    settings.CHAIN_NETWORKS = {name: {**net, "rpc_url": "http://127.0.0.1:9"} for name, net in settings.CHAIN_NETWORKS.items()}
+    with pytest.raises(SystemExit) as incomplete:
+        call_command("reconcile", "--instrument", backed_token.symbol)
+    assert incomplete.value.code == 2
+
+    with pytest.raises(SystemExit) as refused:
+        call_command("reconcile", "--instrument", "NOSUCH")
+    assert refused.value.code == 3 and "unknown_instrument" in capsys.readouterr().err
+
+
+def test_a_run_as_of_a_past_time_reads_what_the_sources_said_then(backed_token):
+    before_rogue = services.run_reconciliation([backed_token.symbol])
+    as_of = ReconciliationRun.objects.get(run_id=before_rogue.run_id).finished_at
+    backed_token.w3.provider.make_request("evm_increaseTime", [2])  # the rogue mint lands in a later second
+    backed_token.mint_bypassing_the_system(2)
+
+    now = services.run_reconciliation([backed_token.symbol])
+    then = services.run_reconciliation([backed_token.symbol], as_of=as_of)
+
+    assert {o.found.kind for o in now.breaks} == {"unbacked_supply", "unknown_mint"}
+    (line,) = then.instruments
+    assert (line.status, line.tokens_outstanding) == ("clean", 100), line.explanation
+    assert Break.objects.get(kind="unknown_mint", symbol=backed_token.symbol).status == "open"  # the past closes nothing
