@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "ops",
     "api",
     "console",
+    "demo",
 ]
 
 MIDDLEWARE = [

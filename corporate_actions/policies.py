@@ -72,6 +72,8 @@ def policy_for(isin: str) -> Policy:
     row = PayoutPolicy.objects.filter(isin=isin).first()
     if row is not None:
         return Policy(row.mode, row.minimum_payout, row.below_minimum, row.fee_rate)
+    if settings.DIVIDEND_BELOW_MINIMUM not in PayoutPolicy.BelowMinimum.values:
+        raise PayoutNotConfigured(f"DIVIDEND_BELOW_MINIMUM must be carry or forfeit, not {settings.DIVIDEND_BELOW_MINIMUM!r}")
     return Policy(PayoutPolicy.Mode.AIRDROP, _money(settings.DIVIDEND_MINIMUM_PAYOUT, "DIVIDEND_MINIMUM_PAYOUT"),
                   settings.DIVIDEND_BELOW_MINIMUM, _fraction(settings.DIVIDEND_FEE_RATE, "DIVIDEND_FEE_RATE"))
 

@@ -10,6 +10,7 @@ from chain.errors import ChainError
 from ledger.errors import DomainError
 
 from . import services
+from .models import PayoutRun
 
 log = logging.getLogger(__name__)
 
@@ -21,3 +22,12 @@ def run_payout(run_id: str) -> str:
     except (DomainError, ChainError) as failure:
         log.warning("payout run %s not advanced: %s", run_id, failure)
         return f"held: {getattr(failure, 'code', 'error')}"
+
+
+@shared_task(acks_late=True)
+def advance_payouts() -> dict[str, str]:
+    """Every approved run not yet completed, advanced once (the beat runs this): a run whose worker died carries
+    on from what the ledger recorded. Reinvest runs wait here until their shares are secured."""
+    runs = PayoutRun.objects.filter(status__in=(PayoutRun.Status.APPROVED, PayoutRun.Status.PAYING)).exclude(
+        kind=PayoutRun.Kind.REINVEST, shares_secured=False).order_by("created_at")
+    return {run_id: run_payout(run_id) for run_id in runs.values_list("id", flat=True)}

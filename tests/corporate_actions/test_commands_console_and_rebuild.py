@@ -10,7 +10,7 @@ import pytest
 from django.contrib.auth.models import Permission, User
 from django.core.management import CommandError, call_command
 
-from corporate_actions import services
+from corporate_actions import services, tasks
 from corporate_actions.models import CorporateAction, HolderSnapshot, PayoutLine, PayoutRun, PayoutTx, SnapshotHolder
 from ledger import projections
 
@@ -79,6 +79,19 @@ def test_an_approver_approves_from_the_console_and_nobody_approves_their_own_run
     client.post("/admin/corporate_actions/payoutrun/", {"action": "approve", "_selected_action": [run_2]})
     approved = PayoutRun.objects.get(id=run_2)
     assert (approved.status, approved.approved_by) == ("approved", "user:ca-approver")
+
+
+def test_the_beats_sweep_pays_an_approved_run_and_leaves_unapproved_ones(issued, chain_env):
+    issued.issue({funded_account(chain_env.w3).address: "8"})
+    action = issued.announce_and_close_record_date("0.50")
+    issued.receive_cash(action, "4.00")
+    services.snapshot_holders(action.id, actor=OPS)
+    run_id = services.create_dividend_run(action.id, actor=OPS).id
+    chain_env.fund_payer(10**7)
+
+    assert run_id not in tasks.advance_payouts()
+    services.approve_run(run_id, APPROVER)
+    assert tasks.advance_payouts()[run_id] == "completed"
 
 
 def _read_models() -> dict[str, list]:
