@@ -51,7 +51,6 @@ INSTALLED_APPS = [
     "ops",
     "api",
     "console",
-    "demo",
 ]
 
 MIDDLEWARE = [
