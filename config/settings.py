@@ -51,10 +51,12 @@ INSTALLED_APPS = [
     "ops",
     "api",
     "console",
+    "demo",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",  # static files from the app server (gunicorn or runserver)
     "ops.middleware.RequestMetricsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -120,7 +122,9 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / ".run" / "static"
+STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / ".run" / "static"))
+# Production runs `manage.py collectstatic`; in development and tests WhiteNoise serves straight from the apps.
+WHITENOISE_USE_FINDERS = DEBUG or env_bool("SHARELEDGER_DEV", True)
 
 # --- Security (production passes `manage.py check --deploy` with DJANGO_DEBUG=0 and HTTPS on) ---
 SECURE_HTTPS = env_bool("DJANGO_SECURE_HTTPS", False)

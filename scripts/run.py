@@ -78,6 +78,21 @@ def ensure_database(url: str) -> None:
             conn.execute(f'CREATE DATABASE "{name}"')
 
 
+def anchor_contract(env: dict[str, str]) -> str:
+    """The LedgerAnchor on the local chain: deployed once, remembered next to the chain's state."""
+    remembered = RUN_DIR / "anvil" / "anchor-contract"
+    remembered.parent.mkdir(parents=True, exist_ok=True)
+    if remembered.exists():
+        return remembered.read_text().strip()
+    output = subprocess.run([sys.executable, "manage.py", "deploy_anchor_contract"], cwd=ROOT, env=env,
+                            capture_output=True, text=True)
+    if output.returncode != 0:
+        raise SystemExit(f"run: could not deploy the ledger anchor contract: {output.stderr.strip()}")
+    address = output.stdout.strip().splitlines()[-1]
+    remembered.write_text(address)
+    return address
+
+
 def manage(env: dict[str, str], *args: str) -> None:
     code = subprocess.call([sys.executable, "manage.py", *args], cwd=ROOT, env=env)
     if code != 0:
@@ -90,6 +105,12 @@ def main() -> None:
     parser.add_argument("--no-demo", action="store_true", help="do not load the demo data")
     args = parser.parse_args()
     RUN_DIR.mkdir(parents=True, exist_ok=True)
+    if devservices.port_open("127.0.0.1", args.port):
+        raise SystemExit(f"run: port {args.port} is already in use (another shareledger run?); stop it or pass --port")
+    # Ctrl-C, and SIGTERM from a supervisor, stop everything this run started (a shell may have set SIGINT to
+    # "ignore" for a background job, so install both handlers explicitly).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
 
     print("shareledger: starting services")
     env = dict(os.environ)
@@ -97,6 +118,9 @@ def main() -> None:
     env["DATABASE_URL"] = env.get("DATABASE_URL") or devservices.database_url()
     env["CELERY_BROKER_URL"] = env.get("CELERY_BROKER_URL") or devservices.redis_url()
     env["PYTHONPATH"] = str(ROOT)
+    # The demo's custody account is the sandbox broker; production sets real Alpaca keys and URLs instead.
+    env.setdefault("ALPACA_API_KEY_ID", "PKSANDBOXCUSTODY")
+    env.setdefault("ALPACA_API_SECRET_KEY", "sandbox-custody-secret")
     ensure_database(env["DATABASE_URL"])
 
     children = Children()
@@ -117,9 +141,11 @@ def main() -> None:
 
         print("shareledger: migrating")
         manage(env, "migrate", "--no-input", "-v", "0")
+        env.setdefault("LEDGER_ANCHOR_CONTRACT", anchor_contract(env))
         if not args.no_demo:
             print("shareledger: loading demo data")
             manage(env, "load_demo")
+            manage(env, "anchor_ledger")
 
         children.start("web", [sys.executable, "manage.py", "runserver", f"127.0.0.1:{args.port}", "--noreload"], env)
         children.start("celery-worker", [sys.executable, "-m", "celery", "-A", "config", "worker", "-l", "info",
@@ -129,7 +155,10 @@ def main() -> None:
         wait_for_port(args.port, "web server")
 
         print("shareledger: running a reconciliation")
-        manage(env, "reconcile")
+        outcome = subprocess.call([sys.executable, "manage.py", "reconcile"], cwd=ROOT, env=env)
+        print({0: "  reconciliation clean", 1: "  reconciliation found breaks: see Breaks in the console",
+               2: "  reconciliation incomplete: a source was unreachable or stale"}.get(
+            outcome, f"  reconciliation failed (exit code {outcome}); see the output above"))
 
         print(f"""
 shareledger is running.
