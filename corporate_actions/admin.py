@@ -1,28 +1,79 @@
 """Corporate actions in the console: announcements, snapshots, payout runs, their holders and transactions.
 
-Everything shown is event-sourced, so read-only. Changes go through actions that call corporate_actions.services
-with actor "user:<username>" (console.actions.ledger_action): snapshot holders, create a payout run, approve it
-(never one's own: the service refuses), apply a split, symbol change or delisting. "Start payout" queues the
-worker (corporate_actions.tasks.run_payout), which records every step as system:corporate-actions.
+Everything shown is event-sourced, so read-only. Changes go through forms and actions that call
+corporate_actions.services with actor "user:<username>" (console.actions): announce (a form), cancel (with a
+reason), snapshot holders, create a payout run, approve it (never one's own: the service refuses), apply a split,
+symbol change or delisting. "Start payout" queues the worker (corporate_actions.tasks.run_payout), which records
+every step as system:corporate-actions.
 """
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.http import HttpResponse
+from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from console.actions import ledger_action
+from console.actions import ledger_action, run_ledger_action
 from console.admin_base import EventSourcedAdmin, LargeTableAdmin
+from ledger.errors import DomainError
 
 from . import services, tasks
+from .announcements import FIELDS
 from .models import CorporateAction, HolderSnapshot, HolderTaxProfile, PayoutLine, PayoutPolicy, PayoutRun, PayoutTx
 
 OPERATE = "corporate_actions.change_corporateaction"
+ANNOUNCE = "corporate_actions.add_corporateaction"
 APPROVE = "corporate_actions.approve_payout_run"
+
+
+class AnnounceForm(forms.Form):
+    kind = forms.ChoiceField(choices=CorporateAction.Kind.choices)
+    symbol = forms.CharField(max_length=16)
+    ex_date = forms.DateField(required=False, help_text="YYYY-MM-DD")
+    record_date = forms.DateField(required=False)
+    pay_date = forms.DateField(required=False)
+    rate = forms.DecimalField(required=False, max_digits=30, decimal_places=10, help_text="Gross per share.")
+    currency = forms.CharField(required=False, initial="USD", max_length=3)
+    effective_date = forms.DateField(required=False)
+    old_rate = forms.DecimalField(required=False, max_digits=30, decimal_places=10)
+    new_rate = forms.DecimalField(required=False, max_digits=30, decimal_places=10)
+    new_symbol = forms.CharField(required=False, max_length=16)
+
+    def terms(self) -> dict:
+        return {name: self.cleaned_data[name] for name in FIELDS[self.cleaned_data["kind"]]}
+
+
+class CancelForm(forms.Form):
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), help_text="Why the announcement is void.")
+
+
+def cancel(modeladmin, request, queryset):
+    """Ask for the reason, then cancel each selected announcement as the signed-in user."""
+    form = CancelForm(request.POST if "apply" in request.POST else None)
+    if "apply" in request.POST and form.is_valid():
+        for action in queryset:
+            try:
+                run_ledger_action(request.user, OPERATE, services.cancel_action, action.id,
+                                  reason=form.cleaned_data["reason"])
+            except DomainError as refusal:
+                modeladmin.message_user(request, f"{action}: {refusal.message}", messages.ERROR)
+            else:
+                modeladmin.message_user(request, f"{action}: cancelled", messages.SUCCESS)
+        return None
+    return TemplateResponse(request, "admin/corporate_actions/corporateaction/cancel.html", {
+        **modeladmin.admin_site.each_context(request), "title": "Cancel announcements", "form": form,
+        "actions": queryset, "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+        "opts": modeladmin.model._meta,
+    })
+
+
+cancel.short_description = "Cancel selected announcements (with a reason)"
+cancel.ledger_permission = OPERATE
 
 
 @ledger_action(permission=OPERATE, description="Snapshot holders at the record date")
@@ -47,7 +98,8 @@ class CorporateActionAdmin(EventSourcedAdmin):
     list_filter = ("kind", "status", "source")
     search_fields = ("id", "symbol", "isin", "source_id")
     readonly_fields = [field.name for field in CorporateAction._meta.fields]
-    actions = [snapshot_holders, create_payout_run, apply_action]
+    actions = [snapshot_holders, create_payout_run, apply_action, cancel]
+    change_list_template = "admin/corporate_actions/corporateaction/change_list.html"
 
     @admin.display(description="Report")
     def report(self, action: CorporateAction) -> str:
@@ -56,8 +108,27 @@ class CorporateActionAdmin(EventSourcedAdmin):
         return format_html('<a href="{}">CSV</a>', reverse("admin:corporate_actions_dividend_report", args=[action.id]))
 
     def get_urls(self):
-        return [path("<str:action_id>/report.csv", self.admin_site.admin_view(self.report_csv),
+        return [path("announce/", self.admin_site.admin_view(self.announce), name="corporate_actions_announce"),
+                path("<str:action_id>/report.csv", self.admin_site.admin_view(self.report_csv),
                      name="corporate_actions_dividend_report"), *super().get_urls()]
+
+    def announce(self, request) -> HttpResponse:
+        """The announcement form: the service validates every term and records it with the user's name."""
+        if not request.user.has_perm(ANNOUNCE):
+            raise PermissionDenied
+        form = AnnounceForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                action = run_ledger_action(request.user, ANNOUNCE, services.announce, form.cleaned_data["kind"],
+                                           form.cleaned_data["symbol"], form.terms())
+            except DomainError as refusal:
+                form.add_error(None, f"{refusal.code}: {refusal.message}")
+            else:
+                self.message_user(request, f"Announced {action} (recorded as a ledger event).", messages.SUCCESS)
+                return HttpResponseRedirect(reverse("admin:corporate_actions_corporateaction_changelist"))
+        return TemplateResponse(request, "admin/corporate_actions/corporateaction/announce.html", {
+            **self.admin_site.each_context(request), "title": "Announce a corporate action", "form": form,
+            "opts": self.model._meta})
 
     def report_csv(self, request, action_id: str) -> HttpResponse:
         if not self.has_view_permission(request):

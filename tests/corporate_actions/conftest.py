@@ -64,6 +64,7 @@ def stablecoin(w3: Web3) -> Stablecoin:
 class ChainEnv:
     w3: Web3
     rpc_url: str
+    deployer: LocalAccount  # a fresh key: token addresses (and so deployment stream ids) never repeat across anvils
     minter: LocalAccount
     payer: LocalAccount
     redemption_wallet: LocalAccount
@@ -81,7 +82,7 @@ class ChainEnv:
     def env(self) -> dict[str, str]:
         """The same configuration for a worker process."""
         return {"SHARELEDGER_NETWORKS": json.dumps(self.network_settings()),
-                "ISSUER_MINTER_KEY": self.minter.key.hex(), "ISSUER_DEPLOYER_KEY": DEV_ACCOUNT_KEYS[0],
+                "ISSUER_MINTER_KEY": self.minter.key.hex(), "ISSUER_DEPLOYER_KEY": self.deployer.key.hex(),
                 "REDEMPTION_WALLET": self.redemption_wallet.address, "DIVIDEND_PAYER_KEY": self.payer.key.hex(),
                 "DIVIDEND_STABLECOINS": json.dumps(self.stablecoins()),
                 "DIVIDEND_DISPERSERS": json.dumps({"anvil": self.disperser}),
@@ -99,10 +100,10 @@ class ChainEnv:
 @pytest.fixture
 def chain_env(settings, anvil: AnvilNode, w3: Web3, stablecoin: Stablecoin) -> ChainEnv:
     payer = funded_account(w3)
-    env = ChainEnv(w3, anvil.url, funded_account(w3), payer, funded_account(w3),
+    env = ChainEnv(w3, anvil.url, funded_account(w3), funded_account(w3), payer, funded_account(w3),
                    deploy_disperser(w3, Account.from_key(DEV_ACCOUNT_KEYS[0]), owner=payer.address), stablecoin)
     settings.CHAIN_NETWORKS = env.network_settings()
-    settings.ISSUER_DEPLOYER_KEY = DEV_ACCOUNT_KEYS[0]
+    settings.ISSUER_DEPLOYER_KEY = env.deployer.key.hex()
     settings.ISSUER_MINTER_KEY = env.minter.key.hex()
     settings.ISSUER_SIGNER_FACTORY = "issuance.signers.key_from_settings"
     settings.REDEMPTION_WALLET = env.redemption_wallet.address

@@ -12,7 +12,7 @@ from django.core.management import CommandError, call_command
 
 from corporate_actions import services, tasks
 from corporate_actions.models import CorporateAction, HolderSnapshot, PayoutLine, PayoutRun, PayoutTx, SnapshotHolder
-from ledger import projections
+from ledger import projections, store
 
 from .support import APPROVER, OPS, funded_account
 
@@ -79,6 +79,24 @@ def test_an_approver_approves_from_the_console_and_nobody_approves_their_own_run
     client.post("/admin/corporate_actions/payoutrun/", {"action": "approve", "_selected_action": [run_2]})
     approved = PayoutRun.objects.get(id=run_2)
     assert (approved.status, approved.approved_by) == ("approved", "user:ca-approver")
+
+
+def test_ops_announce_from_the_console_and_a_wrong_announcement_records_nothing(issued, client):
+    operator = User.objects.create_user("ca-operator", is_staff=True)
+    operator.user_permissions.add(*Permission.objects.filter(
+        codename__in=("add_corporateaction", "view_corporateaction")))
+    client.force_login(operator)
+    form = {"kind": "cash_dividend", "symbol": issued.symbol, "ex_date": "2026-06-01", "record_date": "2026-06-01",
+            "pay_date": "2026-06-05", "rate": "0.31", "currency": "USD"}
+    head = store.head_position()
+
+    refused = client.post("/admin/corporate_actions/corporateaction/announce/", {**form, "pay_date": "2026-05-30"})
+
+    assert "invalid_announcement: record date 2026-06-01 is after pay date 2026-05-30" in refused.content.decode()
+    assert store.head_position() == head
+    client.post("/admin/corporate_actions/corporateaction/announce/", form)
+    (action,) = CorporateAction.objects.filter(isin=issued.instrument.isin)
+    assert (action.rate, action.announced_by) == (Decimal("0.31"), "user:ca-operator")
 
 
 def test_the_beats_sweep_pays_an_approved_run_and_leaves_unapproved_ones(issued, chain_env):
