@@ -122,3 +122,29 @@ def test_a_split_at_the_broker_is_applied_only_once_the_broker_booked_the_same_c
     assert balance_of(chain_env.w3, at_broker.token.contract_address, holder) == at_broker.units(36)
     assert balance(f"corporate-actions:split-{effective}:{at_broker.symbol}", at_broker.symbol) == 0
     assert balance(f"corporate-actions:{action.id}:{at_broker.symbol}", at_broker.symbol) == 0
+
+
+def test_a_reinvested_dividend_buys_its_shares_through_the_broker_before_minting(at_broker, broker, chain_env):
+    holder = funded_account(chain_env.w3).address
+    broker.add_share_journal(at_broker.symbol, "50", account="custody")
+    sync_account(at_broker.custody)
+    at_broker.issue_tokens_only({holder: "50"})
+    services.set_tax_category(holder, "us_person", actor=OPS)
+    services.set_payout_policy(at_broker.symbol, mode="reinvest", minimum_payout="0.01", below_minimum="carry",
+                               actor=OPS)
+    action = at_broker.announce_and_close_record_date("2.00")
+    services.snapshot_holders(action.id, actor=OPS)
+    broker.add_dividend(at_broker.symbol, "2.00", account="custody", date=action.pay_date.isoformat())
+    sync_account(at_broker.custody)
+    run = services.create_dividend_run(action.id, actor=OPS, reference_price="100")  # 100.00 buys 1 share
+    services.approve_run(run.id, APPROVER)
+
+    services.secure_reinvest_shares(run.id, custody_account=at_broker.custody.name, actor=OPS, via="broker")
+    services.run_payout(run.id)
+
+    symbol, account = at_broker.symbol, at_broker.custody.name
+    assert balance(f"custody:{account}:{symbol}", symbol) == 51
+    assert balance_of(chain_env.w3, at_broker.token.contract_address, holder) == at_broker.units(51)
+    assert balance(f"market:{account}:{symbol}", symbol) == 0
+    assert balance(f"corporate-actions:{action.id}:{symbol}", symbol) == 0
+    assert balance(f"chain:anvil:{symbol}:supply", symbol) == -51
