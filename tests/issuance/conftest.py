@@ -1,6 +1,8 @@
 """One anvil for the issuance tests; each test gets fresh signer keys, a fresh redemption wallet, its own
 instrument, token and partner, so tests share no nonce, supply or balance, whether their database work is
-rolled back (`db`) or committed (`committed_db`, for tests with several processes)."""
+rolled back (`db`) or committed (`committed_db`, for tests with several processes). The deployer is fresh too:
+token addresses (and so token_deployment/<network>:<address> streams) then never repeat those another test
+folder committed with anvil's first dev key on its own anvil."""
 from __future__ import annotations
 
 import uuid
@@ -13,7 +15,7 @@ import pytest
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
-from chain.anvil import DEV_ACCOUNT_KEYS, AnvilNode, free_port, start_anvil
+from chain.anvil import AnvilNode, free_port, start_anvil
 from chain.rpc import connect
 from custody.activities import NEW_YORK, activity_event
 from custody.activity_sync import SYNC_METADATA
@@ -38,6 +40,7 @@ def w3(anvil: AnvilNode) -> Web3:
 
 @dataclass
 class ChainKeys:
+    deployer: LocalAccount
     minter: LocalAccount
     burner: LocalAccount
     redemption_wallet: LocalAccount
@@ -50,15 +53,15 @@ class ChainKeys:
 
         return {"SHARELEDGER_NETWORKS": json.dumps(network_settings(self.rpc_url)),
                 "ISSUER_MINTER_KEY": self.minter.key.hex(), "ISSUER_BURNER_KEY": self.burner.key.hex(),
-                "ISSUER_DEPLOYER_KEY": DEV_ACCOUNT_KEYS[0], "REDEMPTION_WALLET": self.redemption_wallet.address,
+                "ISSUER_DEPLOYER_KEY": self.deployer.key.hex(), "REDEMPTION_WALLET": self.redemption_wallet.address,
                 "ISSUANCE_RECEIPT_WAIT_SECONDS": "5"}
 
 
 @pytest.fixture
 def keys(settings, anvil: AnvilNode, w3: Web3) -> ChainKeys:
-    keys = ChainKeys(funded_account(w3), funded_account(w3), funded_account(w3), funded_account(w3), anvil.url)
+    keys = ChainKeys(*(funded_account(w3) for _ in range(5)), anvil.url)
     settings.CHAIN_NETWORKS = network_settings(anvil.url)
-    settings.ISSUER_DEPLOYER_KEY = DEV_ACCOUNT_KEYS[0]
+    settings.ISSUER_DEPLOYER_KEY = keys.deployer.key.hex()
     settings.ISSUER_MINTER_KEY = keys.minter.key.hex()
     settings.ISSUER_BURNER_KEY = keys.burner.key.hex()
     settings.ISSUER_SIGNER_FACTORY = "issuance.signers.key_from_settings"
