@@ -53,7 +53,6 @@ from .errors import (
     SnapshotMissing,
     UnknownRun,
 )
-from .instruments import instrument_by_isin
 from .locks import lock
 from .models import CorporateAction, HolderSnapshot, PayoutLine, PayoutPolicy, PayoutRun, SnapshotHolder
 from .policies import policy_for, tax_categories_of, withholding_rates
