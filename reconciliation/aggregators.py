@@ -13,6 +13,7 @@ from django.conf import settings
 from eth_utils import to_checksum_address
 
 from chain.deploy import deploy_aggregator as deploy_aggregator_contract
+from chain.rpc import unreachable_as_chain_unavailable
 from issuance import chain_client, signers
 from issuance.chain_client import Network
 from ledger import store
@@ -30,12 +31,19 @@ def aggregator_address(net: Network) -> str | None:
     return recorded.address if recorded else None
 
 
-def deploy_aggregator(network: str, *, actor: str) -> AggregatorContract:
-    """Deploy a new Aggregator on `network` and record it (a redeploy replaces the recorded address)."""
+def deploy_aggregator(network: str, *, actor: str, replace: bool = False) -> AggregatorContract:
+    """Deploy an Aggregator on `network` and record it. Idempotent: a recorded aggregator whose code is still
+    on chain is kept (a chain reset since, or `replace`, deploys and records a new one)."""
     net = chain_client.network(network)
     w3 = chain_client.web3_for(net)
+    recorded = AggregatorContract.objects.filter(network=net.name, chain_id=net.chain_id).first()
+    if recorded is not None and not replace:
+        with unreachable_as_chain_unavailable(w3):
+            if w3.eth.get_code(recorded.address):
+                return recorded
     address = deploy_aggregator_contract(w3, signers.signer("deployer", net.name))
     store.append(streams.AGGREGATOR, net.name, [NewEvent("aggregator_deployed", {
         "network": net.name, "chain_id": net.chain_id, "address": address,
+        "replaces": recorded.address if recorded else None,
     })], metadata={"actor": actor})
     return AggregatorContract.objects.get(network=net.name)

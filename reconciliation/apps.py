@@ -6,12 +6,15 @@ class ReconciliationConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from console.dashboard import fill_slot
         from ledger import projections
         from ledger.streams import register_stream_type
 
         from . import streams
+        from .dashboard import open_breaks_panel
         from .projections import ReconciliationProjector
 
         for stream_type, description in streams.DESCRIPTIONS.items():
             register_stream_type(stream_type, description)
         projections.register(ReconciliationProjector())
+        fill_slot("open_breaks", open_breaks_panel)

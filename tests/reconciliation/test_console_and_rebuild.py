@@ -91,3 +91,10 @@ def test_rebuilding_the_projections_gives_the_same_runs_results_and_breaks(unbac
     assert snapshot() == before and len(before[0]) == 2
     assert {b["kind"]: b["status"] for b in before[2]} == {
         "unbacked_supply": "closed", "unknown_mint": "open", "ledger_drift": "open"}  # 2 shares more at the broker
+
+
+def test_the_dashboard_lists_open_breaks_critical_first(admin_client, unbacked):
+    page = admin_client.get(reverse("admin:index")).content.decode()
+
+    assert f"unbacked supply: {unbacked.symbol}" in page and "2 " + unbacked.symbol in page
+    assert reverse("admin:reconciliation_break_change", args=[unbacked.break_id]) in page

@@ -130,3 +130,9 @@ def test_deploy_aggregator_records_the_contract_later_runs_read_through(backed_t
     result = services.run_reconciliation([backed_token.symbol])
     source = chain_source(result.run_id)
     assert result.clean and (source["read_method"], source["aggregator"]) == ("aggregate3", recorded.address)
+
+    call_command("deploy_aggregator", "--network", NETWORK)  # loading the demo twice deploys nothing new
+    assert len(store.read_stream("reconciliation_aggregator", NETWORK)) == 1
+    call_command("deploy_aggregator", "--network", NETWORK, "--replace")
+    replaced = store.read_stream("reconciliation_aggregator", NETWORK)[-1].payload
+    assert replaced["replaces"] == recorded.address and AggregatorContract.objects.get(network=NETWORK).address == replaced["address"]

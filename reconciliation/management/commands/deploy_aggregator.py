@@ -1,4 +1,5 @@
-"""manage.py deploy_aggregator --network X: deploy the aggregate3 contract supply reads go through, and record it."""
+"""manage.py deploy_aggregator --network X [--replace]: deploy the aggregate3 contract supply reads go through, and
+record it; a no-op while the recorded one is still on chain."""
 from __future__ import annotations
 
 import sys
@@ -15,11 +16,13 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--network", required=True, help="a network name from SHARELEDGER_NETWORKS")
+        parser.add_argument("--replace", action="store_true",
+                            help="deploy a new one even if the recorded aggregator is still on chain")
         parser.add_argument("--actor", default="system:manage.deploy_aggregator")
 
-    def handle(self, *args, network, actor, **options):
+    def handle(self, *args, network, replace, actor, **options):
         try:
-            recorded = deploy_aggregator(network, actor=actor)
+            recorded = deploy_aggregator(network, actor=actor, replace=replace)
         except (DomainError, ChainError) as refusal:
             self.stderr.write(f"deploy_aggregator: {refusal.code}: {refusal}")
             sys.exit(1)
