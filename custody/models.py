@@ -57,6 +57,7 @@ class CustodyAccount(models.Model):
 
     class Meta:
         ordering = ["name"]
+        permissions = [("start_custody_sync", "Can start a sync of a custody account with its broker")]
 
     def __str__(self) -> str:
         return self.name

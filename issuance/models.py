@@ -107,6 +107,8 @@ class MintRequest(models.Model):
             models.UniqueConstraint(fields=["itn_request_id"], condition=~models.Q(itn_request_id=""),
                                     name="issuance_mint_one_per_itn_request"),
         ]
+        permissions = [("approve_mint_request",
+                        "Can work the mint queue: approve (never one's own), reject, cancel, secure shares, process")]
 
     def __str__(self) -> str:
         return f"mint {self.id} {self.qty} {self.instrument_id} ({self.status})"
@@ -163,6 +165,8 @@ class RedeemRequest(models.Model):
             models.UniqueConstraint(fields=["network", "deposit_tx_hash", "deposit_log_index"],
                                     name="issuance_redeem_one_per_deposit"),
         ]
+        permissions = [("approve_redeem_request",
+                        "Can work the redeem queue: assign a held deposit, release shares, process")]
 
     def __str__(self) -> str:
         return f"redeem {self.id} {self.qty} {self.instrument_id} ({self.status})"
