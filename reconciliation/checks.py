@@ -66,6 +66,7 @@ class InstrumentVerdict:
     payload: dict
     breaks: list[FoundBreak]
     evaluated: set[tuple[str, str | None]] = field(default_factory=set)  # (kind, subject or ANY_SUBJECT)
+    blocked_by: set[str] = field(default_factory=set)  # sources whose state left checks undone
 
     def covers(self, kind: str, subject: str) -> bool:
         """Did this run look at the difference `kind` on `subject` for this instrument?"""
@@ -100,12 +101,17 @@ class _Check:
         self.breaks: list[FoundBreak] = []
         self.evaluated: set[tuple[str, str | None]] = set()
         self.reasons: list[str] = []
+        self.blocked_by: set[str] = set()
         self.notes: list[str] = []
         self.custody_by_account: dict[str, dict] = {}
         self.supply_by_network: dict[str, dict] = {}
 
     def found(self, kind: str, subject: str, severity: str, amount: Decimal, detail: str, unit: str = "") -> None:
         self.breaks.append(FoundBreak(kind, self.symbol, subject, severity, amount, unit or self.symbol, detail))
+
+    def blocked(self, source: str, reason: str) -> None:
+        self.blocked_by.add(source)
+        self.reasons.append(reason)
 
     def custody_accounts(self, readings: list[CustodyReading]) -> Decimal | None:
         """Observed shares over every custody account, or None when an account holding them could not be read."""
@@ -119,7 +125,7 @@ class _Check:
             if not reading.source.ok:
                 if relevant:
                     total = None
-                    self.reasons.append(f"{subject} is {reading.source.status}: {reading.source.detail}")
+                    self.blocked(subject, f"{subject} is {reading.source.status}: {reading.source.detail}")
                     self.custody_by_account[reading.account] = {
                         "observed": None, "ledger": in_ledger, "source_status": reading.source.status}
                 continue
@@ -156,7 +162,7 @@ class _Check:
             if network in deployments and (reading is None or not reading.source.ok):
                 total = None
                 status = reading.source.status if reading else "missing"
-                self.reasons.append(f"{subject} is {status}: {reading.source.detail if reading else 'not read'}")
+                self.blocked(subject, f"{subject} is {status}: {reading.source.detail if reading else 'not read'}")
                 self.supply_by_network[network] = {"tokens": None, "shares": None, "ledger": in_ledger,
                                                    "source_status": status}
                 continue
@@ -249,7 +255,7 @@ class _Check:
             "explanation": self.explanation(status, difference), "incomplete_reasons": self.reasons,
             "breaks": [found.key for found in self.breaks],
         }
-        return InstrumentVerdict(self.symbol, status, payload, self.breaks, self.evaluated)
+        return InstrumentVerdict(self.symbol, status, payload, self.breaks, self.evaluated, self.blocked_by)
 
     def explanation(self, status: str, difference: Decimal | None) -> str:
         parts: list[str] = []

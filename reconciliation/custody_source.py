@@ -55,6 +55,9 @@ def _refreshed_broker_positions(account: CustodyAccount) -> CustodyReading:
                               dict(known.qty) if known else {})
     synced_at = timezone.now()
     observation = custody.latest_broker_positions(account)
+    if observation is None:  # a successful sync records one; never guess "holds nothing"
+        return CustodyReading(account.name, SourceReading("custody", name, MISSING,
+                                                          detail="the sync recorded no positions observation"), {})
     holdings = dict(observation.qty)
     return CustodyReading(account.name, SourceReading(
         "custody", name, OK, as_of=synced_at, raw_sha256=data_sha256(holdings),

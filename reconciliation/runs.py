@@ -41,7 +41,6 @@ from .readings import SourceReading
 
 log = logging.getLogger(__name__)
 FINAL_APPEND_ATTEMPTS = 3
-ZERO = Decimal(0)
 
 
 @dataclass(frozen=True)
@@ -172,13 +171,16 @@ class _Run:
         for listed in deployments.values():
             for deployment in listed:
                 by_symbol.setdefault(deployment.symbol, []).append(deployment)
+        mints_by_symbol: dict[str, dict[str, Decimal]] = {}
+        burns_by_symbol: dict[str, dict[str, Decimal]] = {}
+        for sent, grouped in ((mints, mints_by_symbol), (burns, burns_by_symbol)):
+            for (symbol, network), shares in sent.items():
+                grouped.setdefault(symbol, {})[network] = shares
         verdicts = {}
         for row in self.instruments:
             inputs = InstrumentInputs(
                 row.symbol, row.tokens_per_share, row.reconciliation_tolerance, ledger.of(row.symbol),
-                by_symbol.get(row.symbol, []),
-                {network: shares for (symbol, network), shares in mints.items() if symbol == row.symbol},
-                {network: shares for (symbol, network), shares in burns.items() if symbol == row.symbol},
+                by_symbol.get(row.symbol, []), mints_by_symbol.get(row.symbol, {}), burns_by_symbol.get(row.symbol, {}),
             )
             verdicts[row.symbol] = check_instrument(inputs, custody, chains)
         return verdicts
@@ -190,8 +192,7 @@ class _Run:
         for source in [reading.source for reading in [*custody, *chains.values()]]:
             if source.ok:
                 continue
-            unchecked = [symbol for symbol, verdict in verdicts.items()
-                         if any(reason.startswith(source.name + " ") for reason in verdict.payload["incomplete_reasons"])]
+            unchecked = [symbol for symbol, verdict in verdicts.items() if source.name in verdict.blocked_by]
             if unchecked:
                 found.append(FoundBreak("stale_source", "", source.name, WARNING, Decimal(len(unchecked)),
                                         "instruments", f"{source.name} is {source.status}: {source.detail}; "

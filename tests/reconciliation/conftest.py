@@ -21,7 +21,7 @@ from chain.deploy import deploy_aggregator
 from chain.rpc import connect
 from chain.tx import broadcast, gas_params_from_head, id_to_bytes32, sign_mint
 from custody.identifiers import InvalidIdentifier, validate_isin
-from custody.models import CustodyAccount, Instrument
+from custody.models import CustodyAccount
 from custody import services as custody
 from custody.services import create_instrument
 from issuance import services as issuance
