@@ -2,7 +2,7 @@
 from django.urls import path, re_path
 
 from .problems import not_found_view
-from .views import instruments, requests, wallets, webhooks
+from .views import entitlements, instruments, proof, requests, wallets, webhooks
 
 urlpatterns = [
     path("instruments", instruments.InstrumentList.as_view(), name="api-instruments"),
@@ -15,6 +15,8 @@ urlpatterns = [
     path("mint-requests/<str:pk>/cancel", requests.MintRequestCancel.as_view(), name="api-mint-request-cancel"),
     path("redeem-requests", requests.RedeemRequestList.as_view(), name="api-redeem-requests"),
     path("redeem-requests/<str:pk>", requests.RedeemRequestDetail.as_view(), name="api-redeem-request"),
+    path("entitlements", entitlements.EntitlementList.as_view(), name="api-entitlements"),
+    path("proof-of-reserves/<str:token_symbol>", proof.ProofOfReserves.as_view(), name="api-proof-of-reserves"),
     path("webhook-endpoints", webhooks.WebhookEndpointList.as_view(), name="api-webhook-endpoints"),
     path("webhook-endpoints/<int:pk>", webhooks.WebhookEndpointDetail.as_view(), name="api-webhook-endpoint"),
     path("webhook-endpoints/<int:pk>/deliveries", webhooks.WebhookDeliveryList.as_view(),

@@ -161,6 +161,12 @@ def test_redemption_refusals(alice, token, settings):
     expect(alice.api.post("/api/v1/redeem-requests", filing), 503, "chain_unavailable")
 
 
+def test_proof_of_reserves_problems(client, token):
+    public = PartnerClient("", "nobody")
+    expect(public.get(f"/api/v1/proof-of-reserves/{token.token_symbol}"), 404, "no_reconciliation_yet")
+    expect(public.get("/api/v1/proof-of-reserves/NOPEx"), 404, "unknown_token")
+
+
 def test_every_problem_code_in_the_openapi_document_is_reached_by_these_tests(client):
     if len(REACHED) < 30:
         pytest.skip("compares with the codes the other tests of this module reached: run the whole module")

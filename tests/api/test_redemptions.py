@@ -1,0 +1,39 @@
+"""A partner files the transfer of its tokens to the redemption wallet; the filing is verified on chain, is
+idempotent per deposit, and only the partner sees it."""
+from __future__ import annotations
+
+from issuance import services as issuance
+from tests.issuance.support import book_custody_shares, transfer_tokens
+
+from .conftest import onboard
+from .support import OPS
+
+
+def test_a_partner_redeems_tokens_it_sent_and_another_partner_cannot_see_the_redemption(db, chain, token, unique):
+    symbol = token.instrument.symbol
+    alice = onboard(unique, "alice", symbol, w3=chain.w3)
+    bob = onboard(unique, "bob", symbol)
+    minted = alice.api.post("/api/v1/mint-requests", {"symbol": symbol, "network": "anvil", "quantity": "3",
+                                                      "wallet_address": alice.wallet.address}).json()
+    book_custody_shares(symbol, "3")
+    issuance.secure_shares(minted["id"], OPS, via="journal", reference="JNLS test")
+    assert issuance.process_mint(minted["id"]).status == "completed"
+    assert alice.api.get(f"/api/v1/mint-requests/{minted['id']}").json()["status"] == "completed"
+
+    deposit = transfer_tokens(chain.w3, alice.wallet, token.contract_address, chain.redemption_wallet.address,
+                              2 * 10**token.decimals)
+    filing = {"symbol": symbol, "network": "anvil", "tx_hash": deposit, "quantity": "2"}
+    filed = alice.api.post("/api/v1/redeem-requests", filing)
+    assert filed.status == 201, filed.body
+    redeem = filed.json()
+    assert (redeem["status"], redeem["quantity"], redeem["from_address"]) == ("received", "2", alice.wallet.address)
+    again = alice.api.post("/api/v1/redeem-requests", filing)  # another key, the same deposit
+    assert again.json()["id"] == redeem["id"]
+    wrong_quantity = alice.api.post("/api/v1/redeem-requests", {**filing, "quantity": "5"})
+    assert (wrong_quantity.status, wrong_quantity.json()["code"]) == (400, "invalid_quantity")
+
+    assert [r["id"] for r in alice.api.get("/api/v1/redeem-requests").json()["results"]] == [redeem["id"]]
+    assert bob.api.get("/api/v1/redeem-requests").json()["results"] == []
+    assert bob.api.get(f"/api/v1/redeem-requests/{redeem['id']}").status == 404
+    stolen = bob.api.post("/api/v1/redeem-requests", filing)  # bob cannot claim alice's deposit
+    assert (stolen.status, stolen.json()["code"]) == (403, "wallet_not_allowlisted")
