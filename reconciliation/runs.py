@@ -107,14 +107,19 @@ def _check_as_of(as_of: datetime | None) -> None:
         raise InvalidAsOf(f"as_of {as_of.isoformat()} is in the future")
 
 
+def _run_ended_without_results(reason: str) -> NewEvent:
+    return NewEvent("run_incomplete", {
+        "counts": {"clean": 0, "breaks": 0, "incomplete": 0, "new_breaks": 0, "breaks_found": 0, "breaks_closed": 0},
+        "statuses": {}, "reason": reason,
+    })
+
+
 def _close_abandoned_runs(actor: str) -> None:
     """Runs still 'running' while we hold the all-instruments lock belong to a process that died."""
     for run in ReconciliationRun.objects.filter(status=ReconciliationRun.Status.RUNNING):
-        store.append(streams.RUN, run.run_id, [NewEvent("run_incomplete", {
-            "counts": {"clean": 0, "breaks": 0, "incomplete": 0, "new_breaks": 0, "breaks_found": 0,
-                       "breaks_closed": 0},
-            "statuses": {}, "abandoned": True, "reason": "the process running it stopped before it finished",
-        })], metadata={"actor": actor})
+        store.append(streams.RUN, run.run_id,
+                     [_run_ended_without_results("abandoned: the process running it stopped before it finished")],
+                     metadata={"actor": actor})
 
 
 class _Run:
@@ -137,6 +142,13 @@ class _Run:
             "run_id": self.run_id, "scope": scope, "instrument_count": len(self.instruments), "as_of": self.as_of,
             "symbols": None if self.symbol_filter is None else sorted(self.symbols),
         })])
+        try:
+            return self.reconcile()
+        except Exception as failure:  # recorded, then raised: a run never stays "running" after its process moved on
+            self.append([_run_ended_without_results(f"failed: {type(failure).__name__}: {failure}"[:1000])])
+            raise
+
+    def reconcile(self) -> RunResult:
         custody = read_custody_accounts(self.as_of)
         self.record_sources([reading.source for reading in custody])
         ledger, mints, burns = self.ledger_snapshot()

@@ -5,6 +5,7 @@ import psycopg
 import pytest
 from django.core.management import call_command
 
+from ledger import store
 from reconciliation import services
 from reconciliation.errors import RunAlreadyInProgress
 from reconciliation.locks import NAMESPACE
@@ -90,3 +91,16 @@ def test_a_run_as_of_a_past_time_reads_what_the_sources_said_then(backed_token):
     (line,) = then.instruments
     assert (line.status, line.tokens_outstanding) == ("clean", 100), line.explanation
     assert Break.objects.get(kind="unknown_mint", symbol=backed_token.symbol).status == "open"  # the past closes nothing
+
+
+def test_a_run_that_fails_midway_is_recorded_as_incomplete_with_the_reason(backed_token, monkeypatch):
+    def broken_snapshot(*args, **kwargs):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr("reconciliation.runs.read_ledger", broken_snapshot)
+    with pytest.raises(RuntimeError):
+        services.run_reconciliation([backed_token.symbol])
+
+    run = ReconciliationRun.objects.get(scope=backed_token.symbol)
+    assert run.status == "incomplete" and run.finished_at is not None
+    assert store.read_stream("reconciliation_run", run.run_id)[-1].payload["reason"] == "failed: RuntimeError: disk on fire"
