@@ -6,9 +6,11 @@ class IssuanceConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from console.dashboard import fill_slot
         from ledger import projections
         from ledger.streams import register_stream_type
 
+        from .dashboard import cycle_times_panel, pending_requests_panel
         from .projections import IssuanceProjector
 
         register_stream_type("token_deployment", "a token contract deployed for an instrument on a network")
@@ -17,3 +19,5 @@ class IssuanceConfig(AppConfig):
         register_stream_type("signer", "nonce allocations of one signer on one network (<network>:<address>)")
         register_stream_type("chain_watch", "the chain watcher's cursor and the transfers it could not explain")
         projections.register(IssuanceProjector())
+        fill_slot("pending_requests", pending_requests_panel)
+        fill_slot("cycle_times", cycle_times_panel)

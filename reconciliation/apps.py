@@ -11,10 +11,11 @@ class ReconciliationConfig(AppConfig):
         from ledger.streams import register_stream_type
 
         from . import streams
-        from .dashboard import open_breaks_panel
+        from .dashboard import freshness_panel, open_breaks_panel
         from .projections import ReconciliationProjector
 
         for stream_type, description in streams.DESCRIPTIONS.items():
             register_stream_type(stream_type, description)
         projections.register(ReconciliationProjector())
         fill_slot("open_breaks", open_breaks_panel)
+        fill_slot("freshness", freshness_panel)
