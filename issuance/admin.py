@@ -182,8 +182,8 @@ def secure_shares(mint: MintRequest, reference: str, *, actor: str) -> None:
 
 @admin.register(MintRequest)
 class MintRequestAdmin(QueueAdmin):
-    list_display = ("id", "status", "partner", "instrument", "network", "quantity", "request_age", "in_stage_for",
-                    "requested_by", "approved_by", "source", "failure_code")
+    list_display = ("id", "status", "partner", "instrument", "quantity", "request_age", "in_stage_for",
+                    "requested_by", "approved_by")
     action_form = MintActionForm
     actions = [approve, reject, cancel, secure_shares,
                worker_step(permission=APPROVE_MINT, description="Process selected mints now", process=services.process_mint)]
@@ -210,8 +210,8 @@ def release_shares(redeem: RedeemRequest, reference: str, *, actor: str) -> None
 
 @admin.register(RedeemRequest)
 class RedeemRequestAdmin(QueueAdmin):
-    list_display = ("id", "status", "partner", "instrument", "network", "quantity", "request_age", "in_stage_for",
-                    "from_address", "release_method", "failure_code")
+    list_display = ("id", "status", "partner", "instrument", "quantity", "request_age", "in_stage_for",
+                    "from_address")
     search_fields = ("=id", "=tx_hash", "=deposit_tx_hash", "=from_address")
     action_form = RedeemActionForm
     actions = [assign_to_partner, release_shares,
