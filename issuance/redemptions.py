@@ -40,8 +40,8 @@ from .services import (
     SYSTEM_ACTOR,
     _move,
     active_deployment,
-    custody_account_path,
     get_instrument,
+    journal_counter_account,
     market_account,
     pending_redeem_account,
     supply_account,
@@ -260,14 +260,16 @@ def _sell_through_broker(redeem: RedeemRequest) -> str:
 
 
 def release_shares(redeem_id: str, actor: str, *, reference: str = "", reported_to_broker: bool = False) -> RedeemRequest:
-    """Record that the partner's shares left us: journaled back (pending-redeem +shares / custody -shares), or
-    sold, whose fill custody booked already (pending-redeem +shares / market:<account>:<SYM> -shares)."""
+    """Record that the partner's shares left us: journaled back (pending-redeem +shares against the journal's
+    counter account: the clearing account at a broker, whose sync books the outgoing JNLS from custody; see
+    journal_counter_account), or sold, whose fill custody booked already (pending-redeem +shares /
+    market:<account>:<SYM> -shares)."""
     redeem = get_redeem(redeem_id)
     if redeem.status != Status.BURNED:
         raise InvalidState(f"redeem {redeem_id} is {redeem.status}; shares are released only after the burn")
     symbol = redeem.instrument.symbol
     counter = (market_account(redeem.custody_account, symbol) if redeem.release_method == "sell"
-               else custody_account_path(redeem.custody_account, symbol))
+               else journal_counter_account(redeem.custody_account, symbol))
     return _append(redeem, [NewEvent("shares_released", {
         "method": redeem.release_method, "reference": reference, "custody_account": redeem.custody_account,
         "qty_shares": redeem.qty_shares, "reported_to_broker": reported_to_broker},

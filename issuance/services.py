@@ -31,9 +31,10 @@ from django.utils import timezone
 from chain.errors import BroadcastRejected, NonceAlreadyUsed
 from chain.tx import TxState, broadcast, gas_params_from_head, id_to_bytes32, receipt_status, sign_mint
 from custody.errors import BrokerUnavailable
-from custody.models import Instrument
+from custody.models import CustodyAccount, Instrument
 from custody.services import sync_account, unmatched_journal_account
 from ledger import idempotency, store
+from ledger.balances import balance
 from ledger.store import NewEvent, Posting, StreamAppend
 from partners.addresses import checksum_address
 from partners.models import Partner, Wallet
@@ -78,6 +79,18 @@ def custody_account_path(custody_account: str, symbol: str) -> str:
 
 def supply_account(network: str, symbol: str) -> str:
     return f"chain:{network}:{symbol}:supply"
+
+
+def journal_counter_account(custody_account: str, symbol: str) -> str:
+    """The account issuance books a share journal against (shares in for a mint, out for a redemption or a
+    return). At a broker account custody's sync books every JNLS exactly once, custody:<account>:<SYM>
+    against the clearing account suspense:unmatched-journal:<account>:<SYM>, so issuance moves the shares
+    in and out of that clearing account and never touches custody:* itself (else custody would count the
+    journal twice). A statement custodian sends no journal feed, so there issuance books custody directly.
+    """
+    if CustodyAccount.objects.filter(name=custody_account, kind=CustodyAccount.Kind.STATEMENT).exists():
+        return custody_account_path(custody_account, symbol)
+    return unmatched_journal_account(custody_account, symbol)
 
 
 def pending_mint_account(partner_id: str, symbol: str) -> str:
@@ -278,8 +291,10 @@ def secure_shares(request_id: str, actor: str, *, via: str = "journal", referenc
       - ops confirm first: the clearing account is +shares for a while (a journal expected, not yet seen),
         and the sync's later JNLS booking nets it to zero.
     The reserve check counts only custody:*:<SYM>, so a mint is never signed before custody has booked the
-    shares: process_mint syncs the custody account first for ITN requests, and a journal mint processed
-    before the sync has seen its JNLS fails the reserve check (insufficient_reserves).
+    shares: process_mint syncs the broker account first, and while a claimed journal is still missing from
+    the broker's feed (the clearing account is positive) the mint waits instead of failing.
+    (A statement custodian has no journal feed: there this event credits custody:<account>:<SYM> itself,
+    see journal_counter_account.)
 
     via="broker": custody buys them for this request (place_order_for_request, idempotent per request; call
     again while the order is open). Custody books the fill (custody +shares / market -shares), so this event
@@ -295,7 +310,7 @@ def secure_shares(request_id: str, actor: str, *, via: str = "journal", referenc
         reference = _buy_through_broker(request)
         source_account = market_account(request.custody_account, symbol)
     elif via == "journal":
-        source_account = unmatched_journal_account(request.custody_account, symbol)
+        source_account = journal_counter_account(request.custody_account, symbol)
     else:
         raise InvalidState(f"shares are secured by journal or broker, not {via!r}")
     event = NewEvent("shares_secured", {"via": via, "custody_account": request.custody_account, "reference": reference,
@@ -322,7 +337,8 @@ def return_shares(request_id: str, actor: str, reference: str) -> MintRequest:
 
     Cancelling or failing such a mint already moved the shares from pending-mint to what we owe the partner
     (partner:<id>:pending-redeem:<SYM> -shares, see _owed_back). This event settles that debt as a redemption
-    settles its own: partner:<id>:pending-redeem:<SYM> +shares / custody:<account>:<SYM> -shares.
+    settles its own: partner:<id>:pending-redeem:<SYM> +shares against the journal's counter account (the
+    clearing account at a broker, whose sync books the outgoing JNLS from custody; see journal_counter_account).
     Refused for a mint that is not cancelled or failed (InvalidState), one that never had shares secured
     (NoSharesOwed) and one whose shares were already returned (SharesAlreadyReturned); two concurrent calls
     cannot both record it (the append expects the stream version read here).
@@ -342,7 +358,7 @@ def return_shares(request_id: str, actor: str, reference: str) -> MintRequest:
     event = NewEvent("shares_returned", {"custody_account": request.custody_account, "reference": reference,
                                          "qty_shares": request.qty_shares},
                      postings=_move(pending_redeem_account(request.partner_id, symbol),
-                                    custody_account_path(request.custody_account, symbol), symbol,
+                                    journal_counter_account(request.custody_account, symbol), symbol,
                                     request.qty_shares))
     return _append(request, [event], actor)
 
@@ -353,8 +369,9 @@ def process_mint(request_id: str, *, wait_seconds: Decimal | float | None = None
     """Advance a mint as far as it can go now: secure shares seen at the broker, reserve and sign, broadcast,
     follow the receipt (up to `wait_seconds`, default ISSUANCE_RECEIPT_WAIT_SECONDS), confirm, report.
 
-    For an ITN mint not yet signed, custody's sync of the request's custody account runs first, so the broker's
-    journal is booked in custody before it is claimed and counted by the reserve check. A broker that cannot
+    Before an ITN mint is secured, and before any secured mint is reserved, custody's sync of the request's
+    broker account runs first, so the broker's journal is booked in custody before it is counted by the
+    reserve check. A broker that cannot
     be reached (BrokerUnavailable) leaves the request where it is, with nothing recorded for it.
 
     Safe to run at any time, any number of times, by several workers at once, and after a crash at any point:
@@ -365,7 +382,8 @@ def process_mint(request_id: str, *, wait_seconds: Decimal | float | None = None
     wait = Decimal(str(settings.ISSUANCE_RECEIPT_WAIT_SECONDS if wait_seconds is None else wait_seconds))
     deadline = time.monotonic() + float(wait)
     request = get_mint(request_id)
-    if request.source == "itn" and request.status in (Status.APPROVED, Status.SECURED):
+    waiting_for_journal = request.status == Status.SECURED or (request.source == "itn" and request.status == Status.APPROVED)
+    if waiting_for_journal and _at_broker(request.custody_account):
         if not _custody_booked_broker_journals(request):
             return request
     while True:
@@ -375,7 +393,8 @@ def process_mint(request_id: str, *, wait_seconds: Decimal | float | None = None
                 return request  # waiting for the partner's shares (ops confirm with secure_shares)
             secure_shares(request.id, SYSTEM_ACTOR, via="journal", reference=f"itn:{request.itn_request_id}")
         elif request.status == Status.SECURED:
-            _reserve_and_sign(request)
+            if not _reserve_and_sign(request):
+                return get_mint(request_id)  # held: its journal is not booked yet, or another worker moved it
         elif request.status == Status.SIGNED:
             _broadcast(request, reason="signed")
         elif request.status == Status.BROADCAST:
@@ -385,6 +404,10 @@ def process_mint(request_id: str, *, wait_seconds: Decimal | float | None = None
             _complete(request)
         else:
             return request
+
+
+def _at_broker(custody_account: str) -> bool:
+    return CustodyAccount.objects.filter(name=custody_account, kind=CustodyAccount.Kind.ALPACA).exists()
 
 
 def _custody_booked_broker_journals(request: MintRequest) -> bool:
@@ -397,7 +420,8 @@ def _custody_booked_broker_journals(request: MintRequest) -> bool:
     return True
 
 
-def _reserve_and_sign(request: MintRequest) -> None:
+def _reserve_and_sign(request: MintRequest) -> bool:
+    """Reserve, allocate the nonce and record the signed mint; False when the mint is held, not signed."""
     network = chain_client.network(request.network)
     w3 = chain_client.web3_for(network)
     minter = signers.signer("minter", network.name)
@@ -407,7 +431,7 @@ def _reserve_and_sign(request: MintRequest) -> None:
         lock(f"reserve:{request.instrument_id}")
         request = get_mint(request.id)  # what other workers did while we waited for the lock
         if request.status != Status.SECURED:
-            return
+            return True  # another worker moved it on
         instrument = Instrument.objects.get(pk=request.instrument_id)
         try:
             check_mint_rules(request.partner, instrument, request.deployment, request.wallet_address, request.qty,
@@ -415,9 +439,14 @@ def _reserve_and_sign(request: MintRequest) -> None:
             check = check_reserves(instrument, request.qty_shares)
         except InstrumentPaused:
             raise  # a pause holds the mint; it proceeds once the instrument is resumed
+        except InsufficientReserves as refusal:
+            if _journal_not_yet_booked(request):
+                return False  # the partner's journal is claimed but not in the broker's feed yet: wait for it
+            _fail(request, refusal.code, refusal.message)
+            return True
         except IssuanceError as refusal:
             _fail(request, refusal.code, refusal.message)
-            return
+            return True
         nonce, nonce_append = nonces.allocate(network, minter.address, chain_pending, purpose="mint",
                                               request_id=request.id)
         signed = sign_mint(minter, chain_id=network.chain_id, nonce=nonce, gas=gas,
@@ -431,6 +460,15 @@ def _reserve_and_sign(request: MintRequest) -> None:
         store.append_many([StreamAppend("mint_request", request.id, [event], expected_version=request.stream_version),
                            nonce_append], metadata={"actor": SYSTEM_ACTOR, "partner": request.partner_id})
     crash_point("after_sign")
+    return True
+
+
+def _journal_not_yet_booked(request: MintRequest) -> bool:
+    """A positive clearing account: journals claimed for mints that custody's sync has not booked yet."""
+    if request.secured_via != "journal":
+        return False
+    symbol = request.instrument.symbol
+    return balance(unmatched_journal_account(request.custody_account, symbol), symbol) > 0
 
 
 def _fail(request: MintRequest, code: str, reason: str) -> MintRequest:

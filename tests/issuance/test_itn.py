@@ -70,7 +70,9 @@ def test_an_itn_mint_is_minted_and_reported_back_to_the_broker(broker, sandbox, 
     assert (released.status, released.reported_to_broker) == (RedeemRequest.Status.COMPLETED, True)
     positions = {a["name"]: a["positions"] for a in broker.state()["accounts"].values()}
     assert Decimal(positions["ap"][symbol]["qty"]) == Decimal(43)  # 50 - 12 journaled in + 5 journaled back
+    sync_account("alpaca-main")  # custody books the outgoing journal once; the release cleared against it
     assert balance(f"custody:alpaca-main:{symbol}", symbol) == Decimal(7)
+    assert balance(unmatched_journal_account("alpaca-main", symbol), symbol) == Decimal(0)
 
 
 def custody_position_at_broker(broker: SandboxControl, symbol: str) -> Decimal:
