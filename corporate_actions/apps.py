@@ -16,3 +16,9 @@ class CorporateActionsConfig(AppConfig):
         for stream_type, description in streams.DESCRIPTIONS.items():
             register_stream_type(stream_type, description)
         projections.register(CorporateActionsProjector())
+
+        from issuance.watcher import register_mint_explainer
+
+        from .reports import explained_mint_tx_hashes
+
+        register_mint_explainer(explained_mint_tx_hashes)  # reinvest and split mints are ours, not unexplained

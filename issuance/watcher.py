@@ -14,6 +14,8 @@ It also re-checks recently confirmed mints: one that left the chain is reversed 
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -42,6 +44,16 @@ class WatchSummary:
     deposits: int = 0
     reorged_mints: list[str] = field(default_factory=list)
     unavailable: dict[str, str] = field(default_factory=dict)  # network -> why
+
+
+_mint_explainers: list[Callable[[str, set[str]], set[str]]] = []
+
+
+def register_mint_explainer(explain: Callable[[str, set[str]], set[str]]) -> None:
+    """Other apps that mint through their own requests (dividend reinvestment, splits) register
+    explain(network, tx_hashes) -> the hashes that are theirs, so the watcher does not report their mints
+    as unexplained (they book their own supply postings)."""
+    _mint_explainers.append(explain)
 
 
 def suspense_account(network: str, symbol: str) -> str:
@@ -90,6 +102,8 @@ def watch_deployment(deployment: TokenDeployment, summary: WatchSummary | None =
     logs = transfer_logs(w3, deployment.contract_address, start, safe_head)
     tx_hashes = {log.tx_hash for log in logs}
     our_mints = set(MintRequest.objects.filter(deployment=deployment, tx_hash__in=tx_hashes).values_list("tx_hash", flat=True))
+    for explain in _mint_explainers:
+        our_mints |= explain(deployment.network, tx_hashes)
     our_burns = set(RedeemRequest.objects.filter(deployment=deployment, tx_hash__in=tx_hashes).values_list("tx_hash", flat=True))
     seen = set(ChainAlert.objects.filter(deployment=deployment, tx_hash__in=tx_hashes, log_index__isnull=False)
                .values_list("tx_hash", "log_index"))

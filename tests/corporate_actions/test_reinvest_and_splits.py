@@ -84,6 +84,15 @@ def test_a_three_for_one_split_mints_two_new_tokens_per_token_to_every_holder(is
     assert (instrument.status, instrument.tokens_per_share) == ("active", 1)
     assert services.get_action(action.id).status == "applied"
 
+    # The chain watcher knows these mints are ours: no "unexplained mint" alert, no second supply posting.
+    from corporate_actions.models import PayoutTx
+    from issuance.models import ChainAlert
+    from issuance.services import watch_chains
+
+    watch_chains()
+    split_mints = set(PayoutTx.objects.filter(run=run, kind="mint").values_list("tx_hash", flat=True))
+    assert split_mints and not ChainAlert.objects.filter(tx_hash__in=split_mints).exists()
+
 
 def test_a_one_for_ten_reverse_split_changes_tokens_per_share_and_leaves_balances(issued, chain_env, wallets):
     a, b = wallets
