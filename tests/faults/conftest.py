@@ -64,12 +64,25 @@ class PrivateRedis:
 
 
 @pytest.fixture
-def private_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
-    server = PrivateRedis(tmp_path / "redis", append_only=False)
-    server.run_dir.mkdir()
-    server.start()
-    yield server
-    server.stop()
+def start_redis(tmp_path: Path) -> Iterator:
+    """`start_redis(append_only=False)`: a started private Redis of this test."""
+    servers: list[PrivateRedis] = []
+
+    def start(append_only: bool = False) -> PrivateRedis:
+        server = PrivateRedis(tmp_path / f"redis-{len(servers)}", append_only)
+        server.run_dir.mkdir()
+        server.start()
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture
+def private_redis(start_redis) -> PrivateRedis:
+    return start_redis()
 
 
 class CeleryWorker:
