@@ -37,11 +37,13 @@ START_SYNC = "custody.start_custody_sync"
 class CreateInstrumentForm(forms.Form):
     symbol = forms.CharField(max_length=16)
     name = forms.CharField(max_length=200)
-    isin = forms.CharField(max_length=12, label="ISIN", help_text="Check digit verified; a US ISIN must embed the CUSIP.")
+    isin = forms.CharField(max_length=12, label="ISIN",
+                           help_text="Check digit verified; a US ISIN must embed the CUSIP.")
     cusip = forms.CharField(max_length=9, required=False, label="CUSIP")
     exchange = forms.CharField(max_length=16, required=False)
-    tokens_per_share = forms.DecimalField(min_value=Decimal("0.000000000000000001"), max_digits=38, decimal_places=18,
-                                          initial=Decimal(1), help_text="Tokens per share in custody (1 = one for one).")
+    tokens_per_share = forms.DecimalField(min_value=Decimal("0.000000000000000001"), max_digits=38,
+                                          decimal_places=18, initial=Decimal(1),
+                                          help_text="Tokens per share in custody (1 = one for one).")
 
 
 class ReasonActionForm(ActionForm):

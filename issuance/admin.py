@@ -55,6 +55,7 @@ def ledger_action_with(field: str, *, permission: str, description: str):
                 modeladmin.message_user(request, f"{description}: fill in “{field}” next to the action menu; "
                                                  f"nothing was done.", messages.ERROR)
                 return
+
             def with_value(obj, *, actor: str):
                 return fn(obj, value, actor=actor)
 
@@ -186,7 +187,8 @@ class MintRequestAdmin(QueueAdmin):
                     "requested_by", "approved_by")
     action_form = MintActionForm
     actions = [approve, reject, cancel, secure_shares,
-               worker_step(permission=APPROVE_MINT, description="Process selected mints now", process=services.process_mint)]
+               worker_step(permission=APPROVE_MINT, description="Process selected mints now",
+                           process=services.process_mint)]
 
 
 # --- redemptions ---

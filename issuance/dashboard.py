@@ -41,8 +41,9 @@ REDEEM_STAGE_LABELS = {
 
 def _queue_rows(requests: QuerySet, labels: dict, changelist: str) -> list[PanelRow]:
     """One row per unfinished stage with requests in it: how many, and how long the oldest has waited there."""
-    waiting = {row["status"]: row for row in with_stage_started_at(requests.filter(status__in=list(STAGE_STARTED[requests.model])))
-               .values("status").annotate(count=Count("id"), oldest=Min("stage_started_at")).order_by()}
+    unfinished = with_stage_started_at(requests.filter(status__in=list(STAGE_STARTED[requests.model])))
+    waiting = {row["status"]: row for row in unfinished.values("status").annotate(
+        count=Count("id"), oldest=Min("stage_started_at")).order_by()}
     now, stuck_after = timezone.now(), timedelta(minutes=STUCK_AFTER_MINUTES)
     rows = []
     for status, label in labels.items():

@@ -35,7 +35,8 @@ def open_breaks_panel(request) -> Panel:
             for row in live[:SHOWN]]
     last = ReconciliationRun.objects.exclude(status=ReconciliationRun.Status.RUNNING).order_by("-started_at").first()
     by_severity = dict(live.order_by().values_list("severity").annotate(count=Count("break_id")))
-    counts = ", ".join(f"{by_severity[severity]} {severity}" for severity in Break.Severity.values if severity in by_severity)
+    counts = ", ".join(f"{by_severity[severity]} {severity}" for severity in Break.Severity.values
+                       if severity in by_severity)
     note = f"{sum(by_severity.values())} open" + (f" ({counts})" if counts else "") + (
         f"; last run {last.run_id} {last.status}" if last else "; no run yet")
     return Panel(rows, note=note)
@@ -79,10 +80,11 @@ def _custody_row(account: CustodyAccount, runs: list[ReconciliationRun], now: da
                      .order_by("-statement_date", "-event_position").first())
         if statement is None:
             return PanelRow(f"Custody {account.name} (statements)", "no statement imported", url=url, alert=True)
-        statement_time = statement_as_of(statement.statement_date, statement.as_of)
+        statement_age = now - statement_as_of(statement.statement_date, statement.as_of)
         return PanelRow(f"Custody {account.name} (statements)",
-                        f"statement of {statement.statement_date.isoformat()}, imported {age(statement.imported_at)} ago",
-                        url=url, alert=now - statement_time > timedelta(hours=settings.RECONCILIATION_STATEMENT_MAX_AGE_HOURS))
+                        f"statement of {statement.statement_date.isoformat()}, imported {age(statement.imported_at)} "
+                        f"ago", url=url,
+                        alert=statement_age > timedelta(hours=settings.RECONCILIATION_STATEMENT_MAX_AGE_HOURS))
     synced_at = _last_good_broker_reading(account, runs)
     if synced_at is None:
         return PanelRow(f"Custody {account.name} (broker)", "no successful sync on record", url=url, alert=True)

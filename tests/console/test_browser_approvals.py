@@ -27,6 +27,7 @@ def test_an_approver_approves_a_pending_mint_and_sees_it_progress(committed_db, 
     approver = committed_user("approver")
     page = browser_page
     page.login(approver)
+    screenshot(page, "approver-dashboard")
 
     page.click("[data-slot=pending_requests] a:has-text('Mints awaiting a second approver')")
     page.wait_for_url(re.compile(r".*/admin/issuance/mintrequest/\?status__exact=requested$"))

@@ -111,7 +111,8 @@ def test_an_approved_mint_is_secured_by_journal_and_processed_now_onto_the_chain
     mint = MintRequest.objects.get(pk=waiting_mint.pk)
     assert mint.status == "completed" and f"Processed {mint.id}: secured → completed" in page
     secured = next(e for e in store.read_stream("mint_request", mint.id) if e.event_type == "shares_secured")
-    assert (secured.metadata["actor"], secured.payload["reference"]) == (f"user:{approver.user.username}", "JNL-20261125-7")
+    assert (secured.metadata["actor"], secured.payload["reference"]) == (
+        f"user:{approver.user.username}", "JNL-20261125-7")
     token = token_contract(market.chain.w3, market.deployment.contract_address)
     assert token.functions.balanceOf(market.chain.partner_wallet.address).call() == 1500 * TOKEN
 
