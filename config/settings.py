@@ -275,7 +275,7 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["api.parsers.ExactJSONParser"],
     "DEFAULT_PAGINATION_CLASS": "api.pagination.CreatedCursorPagination",
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_FILTER_BACKENDS": ["api.filters.FilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "api.problems.exception_handler",
     "DEFAULT_METADATA_CLASS": None,  # no OPTIONS introspection: the OpenAPI document is the contract
@@ -296,14 +296,8 @@ SPECTACULAR_SETTINGS = {
 }
 # Requests per key (per client IP on public endpoints) and window: "<count>/<s|min|hour>".
 API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "3000/min")
-API_THROTTLE_CACHE = "api-throttle"
-CACHES = {
-    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
-    # Rate-limit counters must be shared by every web worker: Redis (the Celery broker's by default).
-    API_THROTTLE_CACHE: {"BACKEND": "django.core.cache.backends.redis.RedisCache",
-                         "LOCATION": os.environ.get("API_THROTTLE_REDIS_URL", CELERY_BROKER_URL),
-                         "KEY_PREFIX": "shareledger"},
-}
+# Rate-limit counters must be shared by every web worker: Redis (the Celery broker's by default).
+API_THROTTLE_REDIS_URL = os.environ.get("API_THROTTLE_REDIS_URL", CELERY_BROKER_URL)
 # Webhooks: attempts per delivery before it is marked failed, first retry delay (doubling each time, capped),
 # HTTP timeout, and the endpoints one partner may register.
 API_WEBHOOK_MAX_ATTEMPTS = int(os.environ.get("API_WEBHOOK_MAX_ATTEMPTS", "8"))

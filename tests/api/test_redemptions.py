@@ -3,19 +3,21 @@ idempotent per deposit, and only the partner sees it."""
 from __future__ import annotations
 
 from issuance import services as issuance
-from tests.issuance.support import book_custody_shares, transfer_tokens
+from tests.issuance.conftest import book_share_journal  # noqa: F401  (fixture: custody's sync booking a JNLS)
+from tests.issuance.support import transfer_tokens
 
 from .conftest import onboard
 from .support import OPS
 
 
-def test_a_partner_redeems_tokens_it_sent_and_another_partner_cannot_see_the_redemption(db, chain, token, unique):
+def test_a_partner_redeems_tokens_it_sent_and_another_partner_cannot_see_the_redemption(
+        db, chain, token, unique, book_share_journal):  # noqa: F811
     symbol = token.instrument.symbol
     alice = onboard(unique, "alice", symbol, w3=chain.w3)
     bob = onboard(unique, "bob", symbol)
     minted = alice.api.post("/api/v1/mint-requests", {"symbol": symbol, "network": "anvil", "quantity": "3",
                                                       "wallet_address": alice.wallet.address}).json()
-    book_custody_shares(symbol, "3")
+    book_share_journal(symbol, "3")
     issuance.secure_shares(minted["id"], OPS, via="journal", reference="JNLS test")
     assert issuance.process_mint(minted["id"]).status == "completed"
     assert alice.api.get(f"/api/v1/mint-requests/{minted['id']}").json()["status"] == "completed"

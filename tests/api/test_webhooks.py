@@ -19,6 +19,7 @@ from api.models import WebhookDelivery
 from api.webhooks import delivery, follower
 from api.webhooks.signing import signature_header
 from issuance import services as issuance
+from tests.issuance.conftest import book_share_journal  # noqa: F401  (fixture: custody's sync booking a JNLS)
 from tests.issuance.support import book_custody_shares
 
 from .support import OPS
@@ -216,12 +217,14 @@ def test_a_disabled_endpoint_receives_nothing_more(alice, token, receiver):
     assert follower.queue_deliveries()[0] == []
 
 
-def test_a_mint_refused_at_signing_for_reserves_reaches_the_partner_with_its_failure_code(alice, token, receiver):
+def test_a_mint_refused_at_signing_for_reserves_reaches_the_partner_with_its_failure_code(
+        alice, token, receiver, book_share_journal):  # noqa: F811
     follower.queue_deliveries()
     hooks = receiver()
     register(alice, hooks)
     request = mint(alice, token, "5")
-    issuance.secure_shares(request["id"], OPS, via="journal")  # custody +5 shares for this mint
+    book_share_journal(token.instrument.symbol, "5")  # the partner's 5 shares arrive in custody
+    issuance.secure_shares(request["id"], OPS, via="journal")
     book_custody_shares(token.instrument.symbol, "-5", reason="shares left custody unrecorded")
     issuance.process_mint(request["id"], wait_seconds=0)
     follower.queue_deliveries()
