@@ -1,0 +1,87 @@
+"""The database connection of a process is terminated (pg_terminate_backend) while it is inside a transaction
+that has already appended: nothing of that transaction remains, the ledger verifies, the read models equal a
+rebuild, and running the step again does it exactly once."""
+from __future__ import annotations
+
+import select
+import subprocess
+import sys
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+
+from issuance import services
+from issuance.models import MintRequest
+from ledger import store
+from ledger.balances import balance
+from ledger.verify import verify
+from tests.conftest import ROOT
+from tests.issuance.committed import committed_token_and_partner
+from tests.issuance.support import OPS
+from tests.issuance.workers import worker_env
+
+from .rebuild import rebuilt_differs_from_live
+
+pytestmark = pytest.mark.slow
+
+SECURE_THEN_STALL = r"""
+import sys, django
+django.setup()
+from django.db import connection, transaction
+from issuance import services
+with connection.cursor() as cursor:
+    cursor.execute("SELECT set_config('application_name', %s, false)", [sys.argv[2]])
+with transaction.atomic():
+    services.secure_shares(sys.argv[1], "user:test-ops")  # appended, not yet committed
+    print("appended", flush=True)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_sleep(60)")  # still inside the transaction when the connection is cut
+print("committed", flush=True)
+"""
+
+
+def read_line(process: subprocess.Popen, timeout: float) -> str:
+    ready, _, _ = select.select([process.stdout], [], [], timeout)
+    assert ready, f"no output within {timeout}s: {process.stderr.read() if process.poll() is not None else ''}"
+    return process.stdout.readline().strip()
+
+
+def test_a_connection_cut_mid_transaction_leaves_nothing_half_written_and_the_retry_runs_once(
+        subprocess_env, keys, unique, book_share_journal):
+    token, partner = committed_token_and_partner(unique, keys)
+    symbol = token.instrument.symbol
+    request = services.request_mint(partner, symbol, "4", "anvil", keys.partner_wallet.address, "partner:x")
+    first_position = store.read_stream("mint_request", request.id)[0].position
+    book_share_journal(symbol, "4")
+    marker = f"faults-{unique}"
+
+    child = subprocess.Popen([sys.executable, "-c", SECURE_THEN_STALL, request.id, marker],
+                             env=worker_env(subprocess_env, keys), cwd=ROOT, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+    try:
+        assert read_line(child, 60) == "appended"
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pid FROM pg_stat_activity WHERE application_name = %s AND xact_start IS NOT NULL "
+                           "AND query LIKE %s", [marker, "%pg_sleep%"])
+            (backend,), = cursor.fetchall()
+            cursor.execute("SELECT pg_terminate_backend(%s)", [backend])
+        _, err = child.communicate(timeout=30)
+    finally:
+        if child.poll() is None:
+            child.kill()
+    assert child.returncode != 0 and "terminat" in err.lower(), err
+
+    assert services.get_mint(request.id).status == MintRequest.Status.APPROVED
+    assert [e.event_type for e in store.read_stream("mint_request", request.id)].count("shares_secured") == 0
+    assert balance(f"partner:{partner}:pending-mint:{symbol}", symbol) == 0
+    checked = verify(from_position=first_position)
+    assert checked.ok, checked.summary()
+    assert rebuilt_differs_from_live() == []
+
+    assert services.secure_shares(request.id, OPS).status == MintRequest.Status.SECURED
+    assert services.process_mint(request.id).status == MintRequest.Status.COMPLETED
+    events = [e.event_type for e in store.read_stream("mint_request", request.id)]
+    assert events.count("shares_secured") == 1 and events.count("mint_confirmed") == 1
+    assert balance(f"chain:anvil:{symbol}:supply", symbol) == Decimal(-4)
+    assert balance(f"partner:{partner}:pending-mint:{symbol}", symbol) == 0
