@@ -9,6 +9,7 @@ import json
 import subprocess
 import sys
 import time
+import uuid
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -49,13 +50,12 @@ class RaceResult:
                 f"in {self.seconds:.1f} s ({self.requests / self.seconds:.0f} requests/s)")
 
 
-def prepare_requests(partner: str, symbol: str, wallet: str, requests: int, shares_in_custody: int,
-                     book_share_journal) -> list[str]:
+def prepare_requests(partner: str, symbol: str, wallet: str, requests: int, shares_in_custody: int) -> list[str]:
     """`requests` secured 1-share mints; custody then reports only `shares_in_custody` of the shares journaled."""
     from issuance import services
     from tests.issuance.support import OPS, book_custody_shares
 
-    book_share_journal(symbol, str(requests))  # one journal of every share the partners claim
+    journal_into_custody(symbol, requests)
     request_ids = []
     for _ in range(requests):
         request = services.request_mint(partner, symbol, "1", "anvil", wallet, "partner:race")
@@ -63,6 +63,21 @@ def prepare_requests(partner: str, symbol: str, wallet: str, requests: int, shar
         request_ids.append(request.id)
     book_custody_shares(symbol, Decimal(shares_in_custody - requests), reason="custodian statement")
     return request_ids
+
+
+def journal_into_custody(symbol: str, shares: int) -> None:
+    """What custody's Alpaca sync books for one share journal (JNLS) of every share the partners claim (the
+    same event as tests/issuance/conftest.py's book_share_journal, which is a fixture the benchmark cannot use)."""
+    from datetime import datetime
+
+    from custody.activities import NEW_YORK, activity_event
+    from custody.activity_sync import SYNC_METADATA
+    from ledger import store
+
+    activity = {"id": f"race-jnls-{uuid.uuid4()}", "activity_type": "JNLS", "symbol": symbol, "qty": str(shares),
+                "net_amount": "0", "date": datetime.now(NEW_YORK).date().isoformat(), "status": "executed",
+                "description": "share journal from the partners' accounts"}
+    store.append("journal", activity["id"], [activity_event("alpaca-main", activity)], metadata=SYNC_METADATA)
 
 
 def race(request_ids: list[str], env: dict[str, str], processes: int, run_dir: Path,

@@ -22,11 +22,10 @@ REQUESTS, SHARES, PROCESSES = 200, 60, 4
 
 
 def test_two_hundred_racing_mints_never_issue_more_tokens_than_shares_in_custody(
-        subprocess_env, keys, unique, w3, book_share_journal, tmp_path, capsys):
+        subprocess_env, keys, unique, w3, tmp_path, capsys):
     token, partner = committed_token_and_partner(unique, keys)
     symbol = token.instrument.symbol
-    request_ids = prepare_requests(partner, symbol, keys.partner_wallet.address, REQUESTS, SHARES,
-                                   book_share_journal)
+    request_ids = prepare_requests(partner, symbol, keys.partner_wallet.address, REQUESTS, SHARES)
     assert shares_in_custody(symbol) == SHARES
 
     result = race(request_ids, worker_env(subprocess_env, keys), PROCESSES, tmp_path, SHARES)
