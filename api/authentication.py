@@ -16,7 +16,6 @@ class PartnerPrincipal:
     is_anonymous = False
 
     def __init__(self, api_key: ApiKey):
-        self.partner = api_key.partner
         self.partner_id = api_key.partner_id
 
     def __str__(self) -> str:

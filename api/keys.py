@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from ledger import store
@@ -78,13 +79,6 @@ def create_api_key(partner_id: str, *, scopes: Iterable[str], actor: str,
     return issued
 
 
-def get_api_key(prefix: str) -> ApiKey:
-    api_key = ApiKey.objects.filter(prefix=prefix.removeprefix(f"{KEY_TAG}_")).first()
-    if api_key is None:
-        raise UnknownApiKey(f"no API key with prefix {prefix!r}")
-    return api_key
-
-
 def _live_for_change(prefix: str) -> ApiKey:
     api_key = ApiKey.objects.select_for_update().filter(prefix=prefix.removeprefix(f"{KEY_TAG}_")).first()
     if api_key is None:
@@ -130,13 +124,30 @@ def revoke_api_key(prefix: str, *, actor: str, reason: str = "") -> ApiKey:
     return api_key
 
 
+# Every request authenticates: one indexed lookup by prefix, in SQL, since compiling the equivalent ORM query
+# costs about ten times more CPU than running it.
+FIND_KEY_SQL = ("SELECT id, partner_id, prefix, secret_sha256, scopes::text, expires_at, revoked_at, last_used_at"
+                " FROM api_apikey WHERE prefix = %s")
+
+
+def _find_key(prefix: str) -> ApiKey | None:
+    with connection.cursor() as cursor:
+        cursor.execute(FIND_KEY_SQL, [prefix])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    pk, partner_id, prefix, secret_sha256, scopes, expires_at, revoked_at, last_used_at = row
+    return ApiKey(id=pk, partner_id=partner_id, prefix=prefix, secret_sha256=secret_sha256, scopes=json.loads(scopes),
+                  expires_at=expires_at, revoked_at=revoked_at, last_used_at=last_used_at)
+
+
 def authenticate(token: str) -> ApiKey:
-    """The live key behind a bearer token, with its partner loaded; a named error otherwise."""
+    """The live key behind a bearer token; a named error otherwise."""
     tag, _, rest = token.partition("_")
     prefix, _, secret = rest.partition("_")
     if tag != KEY_TAG or not prefix or not secret or len(token) > 200:
         raise InvalidApiKey("the bearer token is not a shareledger API key (slk_<prefix>_<secret>)")
-    api_key = ApiKey.objects.select_related("partner").filter(prefix=prefix).first()
+    api_key = _find_key(prefix)
     # Compare even when the prefix is unknown, so timing does not tell which prefixes exist.
     expected = api_key.secret_sha256 if api_key else "0" * 64
     if not hmac.compare_digest(expected, _hash(secret)) or api_key is None:

@@ -76,9 +76,7 @@ IDEMPOTENCY_PARAMETER = OpenApiParameter(
 REPLAYED_HEADER = OpenApiParameter(
     "Idempotent-Replayed", str, OpenApiParameter.HEADER, enum=["true", "false"], response=[200, 201, 202],
     description="`true` when this response is the stored answer to an earlier request with the same key.")
-RETRY_AFTER_HEADER = OpenApiParameter(
-    "Retry-After", int, OpenApiParameter.HEADER, response=[429],
-    description="Seconds until the rate-limit window resets.")
+
 
 
 def _common_failures() -> tuple[Failure, ...]:
@@ -116,3 +114,15 @@ def _list_failures() -> tuple[Failure, ...]:
 COMMON_FAILURES = _common_failures()
 WRITE_FAILURES = _write_failures()
 LIST_FAILURES = _list_failures()
+
+
+def document_retry_after(result: dict, generator, request, public) -> dict:
+    """drf-spectacular post-processing hook: every 429 answer carries Retry-After (seconds)."""
+    for operations in result.get("paths", {}).values():
+        for operation in operations.values():
+            limited = operation.get("responses", {}).get("429")
+            if limited is not None:
+                limited["headers"] = {"Retry-After": {
+                    "schema": {"type": "integer", "minimum": 1},
+                    "description": "Seconds until the rate-limit window resets."}}
+    return result

@@ -5,8 +5,9 @@ import json
 from decimal import Decimal
 
 from django.conf import settings
-from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
+
+from .errors import MalformedRequest
 
 
 def _refuse_constant(name: str):
@@ -20,4 +21,4 @@ class ExactJSONParser(JSONParser):
             return json.loads(stream.read().decode(encoding), parse_float=Decimal, parse_int=Decimal,
                               parse_constant=_refuse_constant)
         except (ValueError, UnicodeDecodeError) as exc:
-            raise ParseError(f"the body is not valid JSON: {exc}") from None
+            raise MalformedRequest(f"the body is not valid JSON: {exc}") from None

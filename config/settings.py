@@ -293,6 +293,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "/api/docs/assets",  # served by the api app from drf-spectacular-sidecar: no CDN
     "SWAGGER_UI_FAVICON_HREF": "/api/docs/assets/favicon-32x32.png",
     "SWAGGER_UI_SETTINGS": {"persistAuthorization": False, "displayOperationId": False},
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "api.openapi.document_retry_after"],
 }
 # Requests per key (per client IP on public endpoints) and window: "<count>/<s|min|hour>".
 API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "3000/min")

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from .fields import DecimalStringField, StrictCharField
+from .fields import DecimalStringField, StrictCharField, UTCDateTimeField
 
 STATUSES = ["awaiting_approval", "approved", "paid", "carried", "forfeited", "none"]
 KINDS = ["dividend_airdrop", "dividend_reinvest", "split_mint"]
@@ -33,7 +33,7 @@ class EntitlementSerializer(serializers.Serializer):
     units = DecimalStringField(help_text="Stablecoin or token base units sent.")
     status = serializers.ChoiceField(choices=STATUSES)
     tx_hash = serializers.CharField(allow_blank=True)
-    paid_at = serializers.DateTimeField(allow_null=True)
+    paid_at = UTCDateTimeField(allow_null=True)
 
 
 class EntitlementQuerySerializer(serializers.Serializer):

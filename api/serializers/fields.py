@@ -5,9 +5,11 @@ guess. Each field reports its own stable code (invalid_quantity, invalid_address
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
+from django.db import models
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -20,6 +22,23 @@ ADDRESS_PATTERN = r"^0x[0-9a-fA-F]{40}$"
 SYMBOL_PATTERN = r"^[A-Z0-9][A-Z0-9.-]{0,15}$"  # custody.instruments.SYMBOL_RE
 TX_HASH_PATTERN = r"^0x[0-9a-fA-F]{64}$"
 QUANTITY_RE = re.compile(QUANTITY_PATTERN)
+
+
+class UTCDateTimeField(serializers.DateTimeField):
+    """Output in UTC with a "Z", like DRF's own, without looking up the active time zone for every value
+    (a measurable share of a list page's CPU)."""
+
+    def to_representation(self, value: datetime | None) -> str | None:
+        if value is None:
+            return None
+        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+class ReadModelSerializer(serializers.ModelSerializer):
+    """Base of the API's read serializers: timestamps rendered by UTCDateTimeField."""
+
+    serializer_field_mapping = {**serializers.ModelSerializer.serializer_field_mapping,
+                                models.DateTimeField: UTCDateTimeField}
 
 
 class StrictCharField(serializers.CharField):

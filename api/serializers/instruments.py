@@ -5,12 +5,12 @@ from rest_framework import serializers
 from custody.models import Instrument
 from issuance.models import TokenDeployment
 
-from .fields import DecimalStringField
+from .fields import DecimalStringField, ReadModelSerializer, UTCDateTimeField
 
 
-class TokenDeploymentSerializer(serializers.ModelSerializer):
+class TokenDeploymentSerializer(ReadModelSerializer):
     symbol = serializers.CharField(source="instrument.symbol", read_only=True, help_text="Underlying instrument.")
-    created_at = serializers.DateTimeField(source="deployed_at", read_only=True)
+    created_at = UTCDateTimeField(source="deployed_at", read_only=True)
 
     class Meta:
         model = TokenDeployment
@@ -19,7 +19,7 @@ class TokenDeploymentSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class InstrumentSerializer(serializers.ModelSerializer):
+class InstrumentSerializer(ReadModelSerializer):
     tokens_per_share = DecimalStringField(help_text="Tokens issued per share held in custody.")
     token_deployments = TokenDeploymentSerializer(source="active_deployments", many=True, read_only=True,
                                                   help_text="Active token contracts, one per network.")

@@ -7,8 +7,8 @@ from issuance.errors import InvalidQuantity
 from issuance.models import MintRequest, RedeemRequest, TokenDeployment
 from issuance.quantities import parse_qty
 
-from .fields import (AddressField, DecimalStringField, NetworkField, QuantityField, StrictCharField, SymbolField,
-                     TxHashField)
+from .fields import (AddressField, DecimalStringField, NetworkField, QuantityField, ReadModelSerializer, StrictCharField,
+                     SymbolField, TxHashField, UTCDateTimeField)
 
 
 def check_token_decimals(attrs: dict) -> None:
@@ -22,11 +22,11 @@ def check_token_decimals(attrs: dict) -> None:
             raise serializers.ValidationError({"quantity": [exc.message]}, code="invalid_quantity") from None
 
 
-class MintRequestSerializer(serializers.ModelSerializer):
+class MintRequestSerializer(ReadModelSerializer):
     symbol = serializers.CharField(source="instrument.symbol", read_only=True)
     token = serializers.CharField(source="deployment_id", read_only=True, help_text="Token deployment id.")
     quantity = DecimalStringField(source="qty", help_text="Tokens to mint.")
-    created_at = serializers.DateTimeField(source="requested_at", read_only=True)
+    created_at = UTCDateTimeField(source="requested_at", read_only=True)
 
     class Meta:
         model = MintRequest
@@ -51,12 +51,12 @@ class CancelSerializer(serializers.Serializer):
     reason = StrictCharField(max_length=500, required=False, default="cancelled by the partner")
 
 
-class RedeemRequestSerializer(serializers.ModelSerializer):
+class RedeemRequestSerializer(ReadModelSerializer):
     symbol = serializers.CharField(source="instrument.symbol", read_only=True)
     token = serializers.CharField(source="deployment_id", read_only=True, help_text="Token deployment id.")
     quantity = DecimalStringField(source="qty", help_text="Tokens redeemed.")
     burn_tx_hash = serializers.CharField(source="tx_hash", read_only=True)
-    created_at = serializers.DateTimeField(source="requested_at", read_only=True)
+    created_at = UTCDateTimeField(source="requested_at", read_only=True)
 
     class Meta:
         model = RedeemRequest

@@ -4,11 +4,11 @@ from rest_framework import serializers
 
 from partners.models import Wallet
 
-from .fields import AddressField, NetworkField, StrictCharField
+from .fields import AddressField, NetworkField, ReadModelSerializer, StrictCharField, UTCDateTimeField
 
 
-class WalletSerializer(serializers.ModelSerializer):
-    created_at = serializers.DateTimeField(source="registered_at", read_only=True)
+class WalletSerializer(ReadModelSerializer):
+    created_at = UTCDateTimeField(source="registered_at", read_only=True)
 
     class Meta:
         model = Wallet

@@ -3,10 +3,10 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from ..models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
-from .fields import StrictCharField
+from .fields import ReadModelSerializer, StrictCharField
 
 
-class WebhookEndpointSerializer(serializers.ModelSerializer):
+class WebhookEndpointSerializer(ReadModelSerializer):
     class Meta:
         model = WebhookEndpoint
         fields = ["id", "url", "description", "active", "created_at", "disabled_at"]
@@ -29,14 +29,14 @@ class WebhookEndpointRegistrationSerializer(serializers.Serializer):
         return serializers.URLField().run_validation(value)
 
 
-class WebhookAttemptSerializer(serializers.ModelSerializer):
+class WebhookAttemptSerializer(ReadModelSerializer):
     class Meta:
         model = WebhookAttempt
         fields = ["number", "attempted_at", "status_code", "error", "duration_ms"]
         read_only_fields = fields
 
 
-class WebhookDeliverySerializer(serializers.ModelSerializer):
+class WebhookDeliverySerializer(ReadModelSerializer):
     attempt_log = WebhookAttemptSerializer(many=True, read_only=True)
 
     class Meta:
