@@ -8,6 +8,11 @@ from dataclasses import dataclass
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse
 from rest_framework import serializers
 
+from ledger.errors import IdempotencyConflict
+
+from .errors import (ApiKeyExpired, ApiKeyRevoked, AuthenticationRequired, IdempotencyKeyRequired, InsufficientScope,
+                     InvalidApiKey, InvalidCursor, InvalidIdempotencyKey, InvalidQuery, MalformedRequest, RateLimited,
+                     UnknownParameter)
 from .idempotent import HEADER, KEY_PATTERN
 from .problems import CONTENT_TYPE, problem
 
@@ -78,42 +83,27 @@ REPLAYED_HEADER = OpenApiParameter(
     description="`true` when this response is the stored answer to an earlier request with the same key.")
 
 
-
-def _common_failures() -> tuple[Failure, ...]:
-    """What any endpoint may answer: authentication, scope, rate limit, an undocumented query parameter."""
-    from .errors import (ApiKeyExpired, ApiKeyRevoked, AuthenticationRequired, InsufficientScope, InvalidApiKey,
-                         RateLimited, UnknownParameter)
-
-    return (failure(AuthenticationRequired, "this endpoint needs Authorization: Bearer <API key>"),
-            failure(InvalidApiKey, "unknown API key or wrong secret"), failure(ApiKeyExpired, "API key 3f2a... expired"),
-            failure(ApiKeyRevoked, "API key 3f2a... was revoked"),
-            failure(InsufficientScope, "this call needs an API key with scope mint"),
-            failure(RateLimited, "more than 3000 requests per 60 s with this key; retry in 12 s"),
-            failure(UnknownParameter, "unknown query parameter(s): stauts"))
-
-
-def _write_failures() -> tuple[Failure, ...]:
-    from ledger.errors import IdempotencyConflict
-
-    from .errors import IdempotencyKeyRequired, InvalidIdempotencyKey, MalformedRequest
-
-    return (failure(IdempotencyKeyRequired, "writes need an Idempotency-Key header"),
-            failure(InvalidIdempotencyKey, "Idempotency-Key must be 8-255 characters: letters, digits, _ . : -"),
-            failure(IdempotencyConflict, "idempotency key 'k-123' was already used with a different request"),
-            failure(MalformedRequest, "the body is not valid JSON"))
-
-
-def _list_failures() -> tuple[Failure, ...]:
-    from .errors import InvalidCursor, InvalidQuery
-
-    return (failure(InvalidQuery, "limit must be an integer from 1 to 200"),
-            failure(InvalidCursor, "the cursor is not one this API returned"),
-            field_failure("validation_error", "created_after", "Enter a valid date/time."))
-
-
-COMMON_FAILURES = _common_failures()
-WRITE_FAILURES = _write_failures()
-LIST_FAILURES = _list_failures()
+# What any endpoint may answer: authentication, scope, rate limit, an undocumented query parameter.
+COMMON_FAILURES = (
+    failure(AuthenticationRequired, "this endpoint needs Authorization: Bearer <API key>"),
+    failure(InvalidApiKey, "unknown API key or wrong secret"),
+    failure(ApiKeyExpired, "API key 3f2a... expired"),
+    failure(ApiKeyRevoked, "API key 3f2a... was revoked"),
+    failure(InsufficientScope, "this call needs an API key with scope mint"),
+    failure(RateLimited, "more than 3000 requests per 60 s with this key; retry in 12 s"),
+    failure(UnknownParameter, "unknown query parameter(s): stauts"),
+)
+WRITE_FAILURES = (
+    failure(IdempotencyKeyRequired, "writes need an Idempotency-Key header"),
+    failure(InvalidIdempotencyKey, "Idempotency-Key must be 8-255 characters: letters, digits, _ . : -"),
+    failure(IdempotencyConflict, "idempotency key 'k-123' was already used with a different request"),
+    failure(MalformedRequest, "the body is not valid JSON"),
+)
+LIST_FAILURES = (
+    failure(InvalidQuery, "limit must be an integer from 1 to 200"),
+    failure(InvalidCursor, "the cursor is not one this API returned"),
+    field_failure("validation_error", "created_after", "Enter a valid date/time."),
+)
 
 
 def document_retry_after(result: dict, generator, request, public) -> dict:

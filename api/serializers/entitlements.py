@@ -9,7 +9,7 @@ KINDS = ["dividend_airdrop", "dividend_reinvest", "split_mint"]
 
 
 class EntitlementSerializer(serializers.Serializer):
-    """One wallet's share of one dividend or split (corporate_actions.services.WalletEntitlement)."""
+    """One wallet's share of one dividend or split."""
 
     action_id = serializers.CharField(help_text="The corporate action (dividend or split).")
     run_id = serializers.CharField(help_text="The payout run that computed it.")

@@ -34,9 +34,9 @@ class UTCDateTimeField(serializers.DateTimeField):
         return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
+# Base of the API's read serializers: timestamps rendered by UTCDateTimeField. (A comment, not a docstring:
+# drf-spectacular would publish a docstring as the description of every schema component built on it.)
 class ReadModelSerializer(serializers.ModelSerializer):
-    """Base of the API's read serializers: timestamps rendered by UTCDateTimeField."""
-
     serializer_field_mapping = {**serializers.ModelSerializer.serializer_field_mapping,
                                 models.DateTimeField: UTCDateTimeField}
 
