@@ -28,8 +28,8 @@ CARRIED_FIELDS = {"tx_hash": "tx_hash", "block_number": "block_number", "block_h
 
 def new_status(event: RecordedEvent) -> str | None:
     """The request's status after this event, or None when the event changes no status."""
-    if event.event_type in ("mint_broadcast", "burn_broadcast") and event.payload.get("attempt", 1) != 1:
-        return None
+    if event.event_type in ("mint_broadcast", "burn_broadcast") and not event.payload.get("first", True):
+        return None  # the same signed transaction sent again: still "broadcast"
     if event.stream_type == "mint_request":
         return MINT_STATUS_BY_EVENT.get(event.event_type)
     if event.stream_type == "redeem_request":

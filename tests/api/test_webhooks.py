@@ -232,3 +232,24 @@ def test_a_mint_refused_at_signing_for_reserves_reaches_the_partner_with_its_fai
     assert [e["type"] for e in hooks.processed][-1] == "mint_request.failed"
     assert hooks.processed[-1]["data"]["failure_code"] == "insufficient_reserves"
     assert alice.api.get(f"/api/v1/mint-requests/{request['id']}").json()["failure_code"] == "insufficient_reserves"
+
+
+@pytest.mark.parametrize("stream_type, event_type, payload, status", [
+    ("mint_request", "mint_broadcast", {"first": True}, "broadcast"),
+    ("mint_request", "mint_broadcast", {"first": False}, None),  # a rebroadcast changes nothing for the partner
+    ("mint_request", "mint_reincluded", {}, None),
+    ("mint_request", "mint_reorged", {}, "broadcast"),
+    ("redeem_request", "redeem_requested", {"status": "held", "partner_id": None}, "held"),
+    ("redeem_request", "burn_broadcast", {"first": False}, None),
+    ("redeem_request", "burn_confirmed", {}, "burned"),
+])
+def test_only_status_changes_become_webhook_events(stream_type, event_type, payload, status):
+    from datetime import UTC, datetime
+
+    from api.webhooks import events
+    from ledger.store import RecordedEvent
+
+    now = datetime.now(UTC)
+    event = RecordedEvent(1, stream_type, "r-1", 2, event_type, 1, payload, {"actor": "system:test"}, now, now, (),
+                          "0" * 64, "1" * 64)
+    assert events.new_status(event) == status
