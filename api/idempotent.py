@@ -40,7 +40,7 @@ def idempotent(handler):
         key = request.headers.get(HEADER)
         if key is None:
             raise IdempotencyKeyRequired(f"writes need an {HEADER} header (8-255 characters: letters, digits, _ . : -)")
-        if not KEY_RE.match(key):
+        if not KEY_RE.fullmatch(key):
             raise InvalidIdempotencyKey(f"{HEADER} must be 8-255 characters: letters, digits, _ . : -")
         scope = f"api:{request.auth.partner_id}"
         request_hash = idempotency.fingerprint({"method": request.method, "path": request.path, "body": request.data})

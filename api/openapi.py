@@ -76,8 +76,9 @@ def problem_responses(*failures: Failure) -> dict:
 
 IDEMPOTENCY_PARAMETER = OpenApiParameter(
     HEADER, str, OpenApiParameter.HEADER, required=True, pattern=KEY_PATTERN,
-    description="Unique per intended write (a UUID works). A retry with the same key and body returns the "
-                "first response; the same key with another body is 409 `idempotency_conflict`.")
+    description="Unique per intended write (a UUID works); keys never expire. A retry with the same key and body "
+                "returns the first response; the same key with another body is 409 `idempotency_conflict`. A "
+                "refused request is not remembered: fix it and retry with the same key.")
 REPLAYED_HEADER = OpenApiParameter(
     "Idempotent-Replayed", str, OpenApiParameter.HEADER, enum=["true", "false"], response=[200, 201, 202],
     description="`true` when this response is the stored answer to an earlier request with the same key.")

@@ -22,6 +22,7 @@ ADDRESS_PATTERN = r"^0x[0-9a-fA-F]{40}$"
 SYMBOL_PATTERN = r"^[A-Z0-9][A-Z0-9.-]{0,15}$"  # custody.instruments.SYMBOL_RE
 TX_HASH_PATTERN = r"^0x[0-9a-fA-F]{64}$"
 QUANTITY_RE = re.compile(QUANTITY_PATTERN)
+ADDRESS_RE = re.compile(ADDRESS_PATTERN)
 
 
 class UTCDateTimeField(serializers.DateTimeField):
@@ -58,7 +59,7 @@ class QuantityField(serializers.Field):
     }
 
     def to_internal_value(self, data) -> Decimal:
-        if not isinstance(data, str) or not QUANTITY_RE.match(data):
+        if not isinstance(data, str) or not QUANTITY_RE.fullmatch(data):
             self.fail("invalid_quantity")
         try:
             quantity = Decimal(data)
@@ -91,6 +92,8 @@ class AddressField(serializers.Field):
     default_error_messages = {"invalid_address": "{reason}"}
 
     def to_internal_value(self, data) -> str:
+        if not isinstance(data, str) or not ADDRESS_RE.fullmatch(data):  # "$" alone would let a trailing "\n" in
+            raise serializers.ValidationError(f"{data!r} is not a 0x-prefixed 20-byte hex address", code="invalid_address")
         try:
             return checksum_address(data)
         except InvalidAddress as exc:
@@ -120,7 +123,7 @@ class SymbolField(serializers.Field):
     def to_internal_value(self, data) -> str:
         from custody.models import Instrument
 
-        if not isinstance(data, str) or not re.match(SYMBOL_PATTERN, data):
+        if not isinstance(data, str) or not re.fullmatch(SYMBOL_PATTERN, data):
             raise serializers.ValidationError("symbol must be an upper-case ticker such as AAPL", code="unknown_symbol")
         if not Instrument.objects.filter(symbol=data).exists():
             raise serializers.ValidationError(f"no instrument {data!r} is listed", code="unknown_symbol")
@@ -134,7 +137,7 @@ class SymbolField(serializers.Field):
                       "example": "0x5c504ed432cb51138bcf09aa5e8a410dd4a1e204ef84bfed1be16dfba1b22060"})
 class TxHashField(serializers.Field):
     def to_internal_value(self, data) -> str:
-        if not isinstance(data, str) or not re.match(TX_HASH_PATTERN, data):
+        if not isinstance(data, str) or not re.fullmatch(TX_HASH_PATTERN, data):
             raise serializers.ValidationError("tx_hash must be 0x followed by 64 hex digits", code="invalid_tx_hash")
         return data.lower()
 

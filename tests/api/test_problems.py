@@ -178,3 +178,11 @@ def test_every_problem_code_in_the_openapi_document_is_reached_by_these_tests(cl
                 for example in response.get("content", {}).get("application/problem+json", {}).get("examples", {}).values():
                     documented.add(example["value"]["code"])
     assert documented - REACHED == set(), "documented but never reached"
+
+
+def test_a_trailing_newline_does_not_sneak_past_a_pattern(alice, token):
+    body = {"symbol": token.instrument.symbol, "network": "anvil", "quantity": "1",
+            "wallet_address": alice.wallet.address + "\n"}
+    assert alice.api.post("/api/v1/mint-requests", body).json()["code"] == "invalid_address"
+    assert alice.api.post("/api/v1/mint-requests", {**body, "wallet_address": alice.wallet.address,
+                                                    "quantity": "1\n"}).json()["code"] == "invalid_quantity"
