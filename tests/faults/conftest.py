@@ -128,6 +128,14 @@ def start_worker(tmp_path: Path) -> Iterator:
         worker.stop()
 
 
+def celery_env(subprocess_env: dict[str, str], keys, redis_url: str, crash_at: str | None = None) -> dict[str, str]:
+    """A worker's environment: this test's database and chain, the private Redis, maybe a crash point."""
+    from tests.issuance.workers import worker_env
+
+    return {**worker_env(subprocess_env, keys, crash_at=crash_at), "CELERY_BROKER_URL": redis_url,
+            "CELERY_RESULT_BACKEND": redis_url}
+
+
 def send_task(broker_url: str, name: str, *args) -> None:
     """Enqueue a task on a given broker (the test process's own Celery app points at the machine's Redis)."""
     from config.celery import app

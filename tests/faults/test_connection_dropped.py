@@ -21,6 +21,7 @@ from tests.issuance.committed import committed_token_and_partner
 from tests.issuance.support import OPS
 from tests.issuance.workers import worker_env
 
+from .conftest import wait_until
 from .rebuild import rebuilt_differs_from_live
 
 pytestmark = pytest.mark.slow
@@ -47,6 +48,15 @@ def read_line(process: subprocess.Popen, timeout: float) -> str:
     return process.stdout.readline().strip()
 
 
+def stalled_backend(marker: str) -> int | None:
+    """The child's backend once it sits in pg_sleep inside its open transaction."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pid FROM pg_stat_activity WHERE application_name = %s AND xact_start IS NOT NULL "
+                       "AND state = 'active' AND query LIKE %s", [marker, "%pg_sleep%"])
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
 def test_a_connection_cut_mid_transaction_leaves_nothing_half_written_and_the_retry_runs_once(
         subprocess_env, keys, unique, book_share_journal):
     token, partner = committed_token_and_partner(unique, keys)
@@ -61,10 +71,8 @@ def test_a_connection_cut_mid_transaction_leaves_nothing_half_written_and_the_re
                              stderr=subprocess.PIPE, text=True)
     try:
         assert read_line(child, 60) == "appended"
+        backend = wait_until(lambda: stalled_backend(marker), 10, "the child to stall inside its transaction")
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pid FROM pg_stat_activity WHERE application_name = %s AND xact_start IS NOT NULL "
-                           "AND query LIKE %s", [marker, "%pg_sleep%"])
-            (backend,), = cursor.fetchall()
             cursor.execute("SELECT pg_terminate_backend(%s)", [backend])
         _, err = child.communicate(timeout=30)
     finally:

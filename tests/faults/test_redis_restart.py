@@ -13,8 +13,7 @@ from ledger import store
 from tests.issuance.committed import committed_token_and_partner
 from tests.issuance.support import OPS, token_contract
 
-from .conftest import send_task, wait_until
-from .test_worker_killed import celery_env
+from .conftest import celery_env, send_task, wait_until
 
 pytestmark = pytest.mark.slow
 TOKEN = 10**18

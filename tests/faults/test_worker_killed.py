@@ -17,17 +17,11 @@ from ledger.balances import balance
 from ledger.verify import verify
 from tests.issuance.committed import committed_token_and_partner
 from tests.issuance.support import OPS, token_contract, transfer_tokens
-from tests.issuance.workers import worker_env
 
-from .conftest import send_task, wait_until
+from .conftest import celery_env, send_task, wait_until
 
 pytestmark = pytest.mark.slow
 TOKEN = 10**18
-
-
-def celery_env(subprocess_env, keys, redis_url: str, crash_at: str | None = None) -> dict[str, str]:
-    return {**worker_env(subprocess_env, keys, crash_at=crash_at), "CELERY_BROKER_URL": redis_url,
-            "CELERY_RESULT_BACKEND": redis_url}
 
 
 def assert_ledger_consistent(symbol: str, first_position: int) -> None:
@@ -41,12 +35,16 @@ def assert_ledger_consistent(symbol: str, first_position: int) -> None:
     assert custody > 0 and custody + supply == 0, (custody, supply)
 
 
-def kill_then_sweep(task: str, subject_id: str, crash_at: str, env_for, private_redis, start_worker) -> None:
+def kill_worker_mid_task(task: str, subject_id: str, env: dict[str, str], private_redis, start_worker) -> None:
+    """Enqueue the task for a worker that SIGKILLs itself at the crash point in `env`; the message stays unacked."""
     send_task(private_redis.url, task, subject_id)
-    killed = start_worker(env_for(crash_at))
+    killed = start_worker(env)
     assert killed.wait_for_death() == -signal.SIGKILL, killed.output()
-    assert private_redis.client().hlen("unacked") == 1  # the killed task was never acknowledged
-    start_worker(env_for(None))
+    assert private_redis.client().hlen("unacked") == 1  # acks_late: the killed task was never acknowledged
+
+
+def sweep_with_a_fresh_worker(env: dict[str, str], private_redis, start_worker) -> None:
+    start_worker(env)
     send_task(private_redis.url, "issuance.tasks.process_pending")  # what beat sends every few seconds
 
 
@@ -62,18 +60,14 @@ def test_a_celery_worker_killed_mid_mint_leaves_exactly_one_mint_after_the_sweep
     services.secure_shares(request.id, OPS)
     contract = token_contract(w3, token.contract_address)
 
-    send_task(private_redis.url, "issuance.tasks.process_mint", request.id)
-    killed = start_worker(celery_env(subprocess_env, keys, private_redis.url, crash_at))
-    assert killed.wait_for_death() == -signal.SIGKILL, killed.output()
+    kill_worker_mid_task("issuance.tasks.process_mint", request.id,
+                         celery_env(subprocess_env, keys, private_redis.url, crash_at), private_redis, start_worker)
     assert services.get_mint(request.id).status == MintRequest.Status.SIGNED
     assert contract.functions.totalSupply().call() == supply_after_crash
-    assert private_redis.client().hlen("unacked") == 1  # acks_late: the message was not acknowledged
 
-    start_worker(celery_env(subprocess_env, keys, private_redis.url))
-    send_task(private_redis.url, "issuance.tasks.process_pending")
-    done = wait_until(lambda: services.get_mint(request.id).status == MintRequest.Status.COMPLETED, 60,
-                      "the sweep to complete the mint")
-    assert done
+    sweep_with_a_fresh_worker(celery_env(subprocess_env, keys, private_redis.url), private_redis, start_worker)
+    wait_until(lambda: services.get_mint(request.id).status == MintRequest.Status.COMPLETED, 60,
+               "the sweep to complete the mint")
     # The stale message, whenever Redis redelivers it, finds nothing left to do.
     send_task(private_redis.url, "issuance.tasks.process_mint", request.id)
     wait_until(lambda: private_redis.client().llen("celery") == 0, 30, "the redelivered task to be consumed")
@@ -99,9 +93,11 @@ def test_a_celery_worker_killed_mid_burn_burns_exactly_once_after_the_sweep(
     services.watch_chains()
     redeem = RedeemRequest.objects.get(deployment=token)
 
-    kill_then_sweep("issuance.tasks.process_redeem", redeem.id, "after_broadcast",
-                    lambda crash_at: celery_env(subprocess_env, keys, private_redis.url, crash_at), private_redis,
-                    start_worker)
+    kill_worker_mid_task("issuance.tasks.process_redeem", redeem.id,
+                         celery_env(subprocess_env, keys, private_redis.url, "after_broadcast"), private_redis,
+                         start_worker)
+    assert services.get_redeem(redeem.id).status == RedeemRequest.Status.SIGNED
+    sweep_with_a_fresh_worker(celery_env(subprocess_env, keys, private_redis.url), private_redis, start_worker)
     wait_until(lambda: services.get_redeem(redeem.id).status == RedeemRequest.Status.BURNED, 60,
                "the sweep to finish the burn")
 
