@@ -17,10 +17,14 @@ SWAGGER_FILES = {"swagger-ui.css", "swagger-ui-bundle.js", "swagger-ui-standalon
                  "oauth2-redirect.html"}
 
 
+OVERVIEW = (Path(__file__).parent / "overview.md").read_text()
+
+
 class SchemaView(SpectacularAPIView):
     authentication_classes: list = []
     permission_classes: list = []
     throttle_classes: list = []
+    custom_settings = {"DESCRIPTION": OVERVIEW}  # the partner's guide: auth, idempotency, errors, paging
 
 
 class SwaggerView(SpectacularSwaggerView):

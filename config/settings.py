@@ -284,8 +284,7 @@ REST_FRAMEWORK = {
 SPECTACULAR_SETTINGS = {
     "TITLE": "shareledger partner API",
     "VERSION": "1.0.0",
-    "DESCRIPTION": "Mint and redeem tokenized shares, register wallets, follow your requests by webhook. "
-                   "See docs/webhooks.md for signature verification.",
+    # DESCRIPTION: api/overview.md, set by the schema view (api/docs.py).
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
