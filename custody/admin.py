@@ -112,7 +112,7 @@ class InstrumentAdmin(EventSourcedAdmin):
                 self.message_user(request, f"Instrument {instrument.symbol} created; recorded as a ledger event by "
                                            f"{request.user.get_username()}.", messages.SUCCESS)
                 return HttpResponseRedirect(reverse("admin:custody_instrument_changelist"))
-        return TemplateResponse(request, "admin/custody/service_form.html", {
+        return TemplateResponse(request, "console/service_form.html", {
             **self.admin_site.each_context(request), "opts": self.model._meta, "form": form,
             "title": "New instrument", "submit_label": "Create instrument",
             "intro": "Records instrument_created on instrument/<ISIN> with your name. Deploy its token from "

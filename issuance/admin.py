@@ -276,7 +276,7 @@ class TokenDeploymentAdmin(EventSourcedAdmin):
                 self.message_user(request, f"Deployed {deployment}; recorded as a ledger event by "
                                            f"{request.user.get_username()}.", messages.SUCCESS)
                 return HttpResponseRedirect(reverse("admin:issuance_tokendeployment_changelist"))
-        return TemplateResponse(request, "admin/issuance/service_form.html", {
+        return TemplateResponse(request, "console/service_form.html", {
             **self.admin_site.each_context(request), "opts": self.model._meta, "form": form,
             "title": "Deploy a token", "submit_label": "Deploy",
             "intro": "Deploys a ShareToken for the instrument on the chosen network (minter, burner and pauser "

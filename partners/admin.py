@@ -174,7 +174,7 @@ class PartnerAdmin(EventSourcedAdmin):
                 self.message_user(request, f"Partner {partner.id} created (KYC pending); recorded as a ledger event "
                                            f"by {request.user.get_username()}.", messages.SUCCESS)
                 return HttpResponseRedirect(reverse("admin:partners_partner_manage", args=[partner.id]))
-        return TemplateResponse(request, "admin/partners/service_form.html", {
+        return TemplateResponse(request, "console/service_form.html", {
             **self.admin_site.each_context(request), "opts": self.model._meta, "form": form,
             "title": "New partner", "submit_label": "Create partner",
             "intro": "Creates the partner with KYC pending: it can mint or redeem nothing until its KYC is approved "
@@ -272,7 +272,7 @@ class WalletAdmin(EventSourcedAdmin):
                 self.message_user(request, f"{wallet} registered; allowlist it to let it receive mints.",
                                   messages.SUCCESS)
                 return HttpResponseRedirect(reverse("admin:partners_wallet_changelist"))
-        return TemplateResponse(request, "admin/partners/service_form.html", {
+        return TemplateResponse(request, "console/service_form.html", {
             **self.admin_site.each_context(request), "opts": self.model._meta, "form": form,
             "title": "Register a wallet", "submit_label": "Register wallet",
             "intro": "Records a wallet the partner says it controls. It receives nothing until it is allowlisted.",
