@@ -122,9 +122,10 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / ".run" / "static"))
-# Production runs `manage.py collectstatic`; in development and tests WhiteNoise serves straight from the apps.
+# Production runs `manage.py collectstatic` into STATIC_ROOT; in development and tests WhiteNoise serves straight
+# from the apps (and needs no STATIC_ROOT).
 WHITENOISE_USE_FINDERS = DEBUG or env_bool("SHARELEDGER_DEV", True)
+STATIC_ROOT = os.environ.get("STATIC_ROOT") or (None if WHITENOISE_USE_FINDERS else str(BASE_DIR / "staticfiles"))
 
 # --- Security (production passes `manage.py check --deploy` with DJANGO_DEBUG=0 and HTTPS on) ---
 SECURE_HTTPS = env_bool("DJANGO_SECURE_HTTPS", False)
