@@ -4,6 +4,7 @@ DRF's fields coerce (a number into a CharField, "5" into an IntegerField); a pub
 guess. Each field reports its own stable code (invalid_quantity, invalid_address, unknown_symbol...)."""
 from __future__ import annotations
 
+import copy
 import re
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
@@ -35,11 +36,19 @@ class UTCDateTimeField(serializers.DateTimeField):
         return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-# Base of the API's read serializers: timestamps rendered by UTCDateTimeField. (A comment, not a docstring:
-# drf-spectacular would publish a docstring as the description of every schema component built on it.)
+# Base of the API's read serializers: timestamps rendered by UTCDateTimeField, and the fields a ModelSerializer
+# derives from its model built once per class (copied per use, as DRF copies declared fields) instead of
+# re-introspecting the model on every request. (A comment, not a docstring: drf-spectacular would publish a
+# docstring as the description of every schema component built on it.)
 class ReadModelSerializer(serializers.ModelSerializer):
     serializer_field_mapping = {**serializers.ModelSerializer.serializer_field_mapping,
                                 models.DateTimeField: UTCDateTimeField}
+
+    def get_fields(self) -> dict:
+        cls = type(self)
+        if "_built_fields" not in cls.__dict__:
+            cls._built_fields = super().get_fields()
+        return copy.deepcopy(cls._built_fields)
 
 
 class StrictCharField(serializers.CharField):

@@ -36,6 +36,12 @@ class MintRequestSerializer(ReadModelSerializer):
         read_only_fields = fields
 
 
+def columns(serializer_class) -> list[str]:
+    """The model columns a read serializer shows (for `.only()`): lists fetch nothing they do not render, such
+    as a mint's signed transaction bytes."""
+    return [field.source.replace(".", "__") for field in serializer_class().fields.values()]
+
+
 class MintRequestCreateSerializer(serializers.Serializer):
     symbol = SymbolField(help_text="Underlying instrument, as listed by /instruments.")
     network = NetworkField()

@@ -16,7 +16,7 @@ from ..idempotent import HEADER, idempotent
 from ..openapi import (COMMON_FAILURES, IDEMPOTENCY_PARAMETER, LIST_FAILURES, REPLAYED_HEADER, WRITE_FAILURES, Failure,
                        failure, field_failure, problem_responses)
 from ..serializers.requests import (CancelSerializer, MintRequestCreateSerializer, MintRequestSerializer,
-                                    RedeemRequestCreateSerializer, RedeemRequestSerializer)
+                                    RedeemRequestCreateSerializer, RedeemRequestSerializer, columns)
 from .base import LIST_PARAMETERS, PartnerView
 
 MINT_EXAMPLE = {
@@ -37,6 +37,8 @@ REDEEM_EXAMPLE = {
     "ended_at": None,
 }
 NOT_FOUND = failure(NotFound, "no such object")
+MINT_COLUMNS = columns(MintRequestSerializer)
+REDEEM_COLUMNS = columns(RedeemRequestSerializer)
 # What a mint request can be refused for, beyond authentication and idempotency.
 MINT_FAILURES = (
     field_failure("invalid_quantity", "quantity", "qty 1.1234567 has more than 6 decimal places"),
@@ -92,7 +94,8 @@ class MintRequestList(PartnerView, generics.ListAPIView):
     created_field = "requested_at"
 
     def get_queryset(self):
-        return MintRequest.objects.filter(partner_id=self.partner_id).select_related("instrument")
+        return (MintRequest.objects.filter(partner_id=self.partner_id).select_related("instrument")
+                .only(*MINT_COLUMNS))
 
     @idempotent
     def post(self, request):
@@ -112,7 +115,8 @@ class MintRequestDetail(PartnerView, generics.RetrieveAPIView):
     serializer_class = MintRequestSerializer
 
     def get_queryset(self):
-        return MintRequest.objects.filter(partner_id=self.partner_id).select_related("instrument")
+        return (MintRequest.objects.filter(partner_id=self.partner_id).select_related("instrument")
+                .only(*MINT_COLUMNS))
 
 
 @extend_schema_view(post=extend_schema(
@@ -169,7 +173,8 @@ class RedeemRequestList(PartnerView, generics.ListAPIView):
     created_field = "requested_at"
 
     def get_queryset(self):
-        return RedeemRequest.objects.filter(partner_id=self.partner_id).select_related("instrument")
+        return (RedeemRequest.objects.filter(partner_id=self.partner_id).select_related("instrument")
+                .only(*REDEEM_COLUMNS))
 
     @idempotent
     def post(self, request):
@@ -190,4 +195,5 @@ class RedeemRequestDetail(PartnerView, generics.RetrieveAPIView):
     serializer_class = RedeemRequestSerializer
 
     def get_queryset(self):
-        return RedeemRequest.objects.filter(partner_id=self.partner_id).select_related("instrument")
+        return (RedeemRequest.objects.filter(partner_id=self.partner_id).select_related("instrument")
+                .only(*REDEEM_COLUMNS))
