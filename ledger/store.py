@@ -288,7 +288,7 @@ def _write_small(prepared: list[_Prepared], meta: dict[str, Any], idempotency_ke
                 "SELECT first_position, first_prev_hash, recorded_at, versions, hashes, earlier::text"
                 " FROM ledger_append_small(%s::jsonb, %s::jsonb, %s, %s, %s, %s, %s::text[])",
                 [events_json, legs_json, meta_json, IDEMPOTENCY_SCOPE, idempotency_key, request_hash,
-                 list(projections.CORE)],
+                 projections.names()],
                 prepare=True,
             )
         first, prev_hash, recorded_at, versions, hashes, earlier_json = cursor.fetchone()
@@ -342,7 +342,7 @@ def _write_large(prepared: list[_Prepared], meta: dict[str, Any], idempotency_ke
                       for e, p in zip(recorded, prepared)]
         _copy_large(cursor, recorded, event_rows)
         cursor.execute("SELECT ledger_project_core(%s, %s, %s::text[])",
-                       [recorded[0].position, recorded[-1].position, list(projections.CORE)])
+                       [recorded[0].position, recorded[-1].position, projections.names()])
         if idempotency_key is not None:
             result = {"first_position": recorded[0].position, "last_position": recorded[-1].position,
                       "stream_versions": {stream_key(e.stream_type, e.stream_id): e.version for e in recorded}}
