@@ -17,7 +17,7 @@ ZERO_ADDRESS = "0x" + "0" * 40
 
 def checksum_address(value: object) -> str:
     """The EIP-55 form of `value`, or InvalidAddress."""
-    if not isinstance(value, str) or not HEX_ADDRESS.match(value):
+    if not isinstance(value, str) or not HEX_ADDRESS.fullmatch(value):  # fullmatch: "$" accepts a trailing newline
         raise InvalidAddress(f"{value!r} is not a 0x-prefixed 20-byte hex address")
     checksummed = to_checksum_address(value)
     body = value[2:]

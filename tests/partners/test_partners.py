@@ -54,6 +54,7 @@ def test_onboarding_records_each_step_with_the_person_who_did_it(unique):
     "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAe",  # 39 hex digits
     "5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed",  # no 0x
     "0x" + "0" * 40,  # the zero address
+    WALLET.lower() + "\n",  # a trailing newline ("$" in a regex would let it through)
 ])
 def test_a_malformed_wallet_address_is_refused_and_nothing_recorded(unique, address):
     partner_id = f"mm-{unique}"
