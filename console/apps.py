@@ -18,6 +18,7 @@ class ConsoleConfig(AppConfig):
 
         register_stream_type(ANCHOR_STREAM_TYPE, "head of the ledger hash chain anchored on chain (one stream per anchor contract)")
         register_stream_type(EXPORT_STREAM_TYPE, "audit exports downloaded from the console: who, which period, file hash")
+        register_stream_type("console_request", "work started from the console (process now, sync now, run now): who asked")
         # Apps added later bring new permissions: re-derive the role groups after every migrate.
         post_migrate.connect(sync_roles_after_migrate, sender=self, dispatch_uid="console.sync_roles")
 

@@ -22,8 +22,9 @@ from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 
-from console.actions import ledger_action, run_ledger_action
+from console.actions import actor_for, ledger_action, run_ledger_action
 from console.admin_base import EventSourcedAdmin, LargeTableAdmin
+from console.requests import record_request
 from ledger.errors import DomainError
 
 from . import services, tasks
@@ -130,6 +131,7 @@ def sync_now(modeladmin, request, queryset) -> None:
             modeladmin.message_user(request, f"{account.name} receives statements: import them; there is no broker "
                                              f"to sync.", messages.WARNING)
             continue
+        record_request("custody_sync", actor_for(request.user), account=account.name)
         transaction.on_commit(lambda name=account.name: tasks.sync_custody_accounts.delay(name))
         queued.append(account.name)
     if queued:

@@ -25,8 +25,9 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 
 from chain.errors import ChainError
-from console.actions import ledger_action, run_ledger_action
+from console.actions import actor_for, ledger_action, run_ledger_action
 from console.admin_base import EventSourcedAdmin, LargeTableAdmin
+from console.requests import record_request
 from console.filters import TextInputFilter
 from console.templatetags.console_format import age, amount
 from ledger.errors import DomainError
@@ -76,6 +77,7 @@ def worker_step(*, permission: str, description: str, process: Callable[..., obj
         if not request.user.has_perm(permission):
             raise PermissionDenied
         for item in queryset:
+            record_request("processing", actor_for(request.user), step=process.__name__, request_id=item.id)
             try:
                 advanced = process(item.id, wait_seconds=PROCESS_NOW_WAIT_SECONDS)
             except DomainError as refusal:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -15,6 +16,7 @@ from django.utils.html import format_html_join
 
 from console.actions import actor_for, ledger_action, run_ledger_action
 from console.admin_base import EventSourcedAdmin, LargeTableAdmin
+from console.requests import record_request
 from ledger.errors import DomainError
 
 from . import services
@@ -64,7 +66,9 @@ class ReconciliationRunAdmin(EventSourcedAdmin):
         if request.method != "POST" or not request.user.has_perm("reconciliation.start_reconciliation"):
             raise PermissionDenied
         try:
-            task_id = services.start_reconciliation(actor=actor_for(request.user))
+            with transaction.atomic():
+                record_request("reconciliation", actor_for(request.user), scope="all")
+                task_id = services.start_reconciliation(actor=actor_for(request.user))
         except DomainError as refusal:
             self.message_user(request, refusal.message, messages.ERROR)
         else:

@@ -106,7 +106,11 @@ def test_an_approved_mint_is_secured_by_journal_and_processed_now_onto_the_chain
     market.shares_arrive("1500")
 
     act(approver, MINTS, "secure_shares", [waiting_mint.id], reference="JNL-20261125-7")
+    head = store.head_position()
     page = act(approver, MINTS, "process_now_process_mint", [waiting_mint.id])
+    asked = store.read_all(after_position=head, event_types=["processing_requested"])
+    assert [(e.metadata["actor"], e.payload["request_id"]) for e in asked] == [
+        (f"user:{approver.user.username}", waiting_mint.id)]
 
     mint = MintRequest.objects.get(pk=waiting_mint.pk)
     assert mint.status == "completed" and f"Processed {mint.id}: secured → completed" in page

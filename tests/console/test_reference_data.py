@@ -184,12 +184,16 @@ def test_pausing_from_the_instrument_list_needs_a_reason(client_as, instrument):
 def test_only_operators_start_a_custody_sync(client_as, role, queued, unique, django_capture_on_commit_callbacks):
     account = CustodyAccount.objects.create(name=f"broker-{unique}", kind=CustodyAccount.Kind.ALPACA)
     client = client_as(role)
+    head_before = store.head_position()
 
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         client.post(reverse("admin:custody_custodyaccount_changelist"),
                     {"action": "sync_now", "_selected_action": [account.pk], "index": "0"})
 
     assert len(callbacks) == queued
+    asked = [e for e in store.read_all(after_position=head_before, event_types=["custody_sync_requested"])
+             if e.payload["account"] == account.name]
+    assert [e.metadata["actor"] for e in asked] == ([f"user:{client.user.username}"] if queued else [])
 
 
 def test_a_statement_account_has_no_broker_to_sync(client_as, unique, django_capture_on_commit_callbacks):

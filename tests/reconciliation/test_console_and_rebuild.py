@@ -64,12 +64,15 @@ def test_a_runs_reports_download_from_the_console(admin_client, unbacked):
     assert admin_client.get(reverse("admin:reconciliation_reconciliationrun_change", args=[run_id])).status_code == 200
 
 
-def test_run_now_queues_a_run_for_a_worker_once_the_request_commits(admin_client, backed_token,
+def test_run_now_queues_a_run_for_a_worker_once_the_request_commits(admin_client, backed_token, unique,
                                                                     django_capture_on_commit_callbacks):
+    head = store.head_position()
     with django_capture_on_commit_callbacks(execute=False) as queued:
         response = admin_client.post(reverse("admin:reconciliation_run_now"))
 
     assert response.status_code == 302 and len(queued) == 1
+    asked = store.read_all(after_position=head, event_types=["reconciliation_requested"])
+    assert [e.metadata["actor"] for e in asked] == [f"user:ops-{unique}"]  # the click is a fact with a name
     assert admin_client.get(reverse("admin:reconciliation_run_now")).status_code == 403
 
 
