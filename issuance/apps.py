@@ -7,6 +7,7 @@ class IssuanceConfig(AppConfig):
 
     def ready(self) -> None:
         from console.dashboard import fill_slot
+        from ops.metrics import register_gauges
         from ledger import projections
         from ledger.streams import register_stream_type
 
@@ -21,3 +22,7 @@ class IssuanceConfig(AppConfig):
         projections.register(IssuanceProjector())
         fill_slot("pending_requests", pending_requests_panel)
         fill_slot("cycle_times", cycle_times_panel)
+
+        from . import metrics
+
+        register_gauges(metrics.gauges)

@@ -7,6 +7,7 @@ class ReconciliationConfig(AppConfig):
 
     def ready(self) -> None:
         from console.dashboard import fill_slot
+        from ops.metrics import register_gauges
         from ledger import projections
         from ledger.streams import register_stream_type
 
@@ -19,3 +20,7 @@ class ReconciliationConfig(AppConfig):
         projections.register(ReconciliationProjector())
         fill_slot("open_breaks", open_breaks_panel)
         fill_slot("freshness", freshness_panel)
+
+        from . import metrics
+
+        register_gauges(metrics.gauges)

@@ -71,3 +71,38 @@ def test_secrets_never_reach_the_logs():
     record = logging.LogRecord("x", logging.INFO, __file__, 1, "api key %s used", ("slk_pp_topsecret",), None)
     RedactSecretsFilter().filter(record)
     assert "topsecret" not in JsonFormatter().format(record)
+
+
+def test_metrics_expose_open_breaks_and_mint_cycle_times(client, settings, unique):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from custody.models import Instrument
+    from issuance.models import MintRequest, TokenDeployment
+    from partners.services import create_partner
+    from reconciliation.models import Break, ReconciliationRun
+
+    settings.METRICS_TOKEN = ""
+    instrument = Instrument.objects.create(symbol=f"M{unique[:6].upper()}", name="Metrics Inc.", isin=f"XS{unique[:10].upper()}")
+    partner = create_partner(f"p-{unique}", "Metrics partner", actor="user:test")
+    now = timezone.now()
+    deployment = TokenDeployment.objects.create(id=f"anvil:0x{unique:0>40}"[:49], instrument=instrument, network="anvil",
+                                                chain_id=31337, contract_address="0x" + "1" * 40, token_symbol="MX",
+                                                decimals=18, deploy_tx_block=1, deployed_at=now)
+    stages = {"requested_at": now - timedelta(seconds=10), "approved_at": now - timedelta(seconds=9),
+              "secured_at": now - timedelta(seconds=8), "signed_at": now - timedelta(seconds=7),
+              "broadcast_at": now - timedelta(seconds=6), "confirmed_at": now - timedelta(seconds=4),
+              "completed_at": now - timedelta(seconds=3)}
+    MintRequest.objects.create(id=f"m-{unique}", partner=partner, instrument=instrument, deployment=deployment,
+                               network="anvil", wallet_address="0x" + "2" * 40, qty=1, amount_base_units=10**18,
+                               qty_shares=1, status=MintRequest.Status.COMPLETED, source="partner",
+                               requested_by="partner:x", needs_second_approval=False, **stages)
+    run = ReconciliationRun.objects.create(run_id=f"run-{unique}", scope="all", status="completed", actor="system:test",
+                                           started_at=now, last_position=0, last_event_hash="0" * 64)
+    Break.objects.create(break_id=f"brk-{unique}", key=f"unbacked_supply:{instrument.symbol}", symbol=instrument.symbol,
+                         kind="unbacked_supply", severity="critical", status="open", amount=1, unit=instrument.symbol,
+                         detail="tokens > shares", first_seen_at=now, last_seen_at=now, first_run=run, last_run=run)
+    text = client.get("/metrics").content.decode()
+    assert 'shareledger_reconciliation_open_breaks{severity="critical",kind="unbacked_supply"}' in text
+    assert 'shareledger_mint_cycle_seconds{stage="request_to_confirmed",quantile="0.95"}' in text
