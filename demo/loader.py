@@ -138,6 +138,36 @@ def flows(say) -> None:
     from custody.services import sync_account
 
     sync_account(settings.ISSUANCE_CUSTODY_ACCOUNT)
+    _break_and_fix(say)
+    _dividend(say)
+
+
+def _break_and_fix(say) -> None:
+    """One share of MSFT goes missing at the broker: reconciliation opens a break, ops acknowledge it, the
+    share comes back, and the reconciliation the run command does next closes it with a record."""
+    from reconciliation.services import acknowledge_break, run_reconciliation
+    from sandbox_broker import SandboxControl
+
+    broker = SandboxControl(SANDBOX_URL)
+    broker.adjust_position("MSFT", "-1")
+    result = run_reconciliation(["MSFT"], actor=OPS)
+    for found in result.breaks:
+        acknowledge_break(found.break_id, OPS, note="asked the broker about the missing MSFT share")
+        say(f"  break {found.break_id} ({found.found.kind}, MSFT) opened and acknowledged; the next run closes it")
+    broker.adjust_position("MSFT", "1")
+
+
+def _dividend(say) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from corporate_actions.services import announce_dividend
+
+    today = timezone.now().date()
+    action = announce_dividend("AAPL", ex_date=today + timedelta(days=7), record_date=today + timedelta(days=7),
+                               pay_date=today + timedelta(days=14), rate="0.25", actor=OPS)
+    say(f"  AAPL cash dividend {action.id} announced: 0.25 USD per share, record date {today + timedelta(days=7)}")
 
 
 def _ap_requests_mint(symbol: str, qty: str, wallet: str) -> None:
