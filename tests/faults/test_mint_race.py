@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 
 from custody.services import shares_in_custody
+from issuance import services
 from issuance.models import MintRequest
 from ledger.balances import balance
 from tests.issuance.committed import committed_token_and_partner
@@ -32,8 +33,15 @@ def test_two_hundred_racing_mints_never_issue_more_tokens_than_shares_in_custody
     with capsys.disabled():
         print(f"\nmint race: {result.summary()}")
 
-    assert result.outcomes == {"completed": SHARES, "failed": REQUESTS - SHARES}
+    # On a loaded machine a worker may stop waiting for a receipt (status broadcast); the beat sweep finishes
+    # such mints, and so does this test. Nothing else may be left over.
+    assert set(result.outcomes) <= {"completed", "failed", "broadcast", "signed"}
+    assert result.outcomes.get("completed", 0) <= SHARES
+    for unfinished in MintRequest.objects.filter(id__in=request_ids).exclude(
+            status__in=(MintRequest.Status.COMPLETED, MintRequest.Status.FAILED)):
+        services.process_mint(unfinished.id, wait_seconds=30)
     statuses = MintRequest.objects.filter(id__in=request_ids)
+    assert statuses.filter(status=MintRequest.Status.FAILED).count() == REQUESTS - SHARES
     assert statuses.filter(status=MintRequest.Status.COMPLETED).count() == SHARES
     assert set(statuses.filter(status=MintRequest.Status.FAILED).values_list("failure_code", flat=True)) == {
         "insufficient_reserves"}
