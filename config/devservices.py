@@ -39,6 +39,7 @@ def database_url() -> str:
 def _embedded_postgres_url() -> str:
     import pgserver  # imported lazily: only fresh machines without PostgreSQL need it
 
+    RUN_DIR.mkdir(parents=True, exist_ok=True)
     server = pgserver.get_server(RUN_DIR / "pgdata", cleanup_mode=None)
     if not server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{DEFAULT_DB_NAME}'").strip().endswith("1"):
         server.psql(f"CREATE DATABASE {DEFAULT_DB_NAME};")
