@@ -50,6 +50,8 @@ def _action_fields(terms: dict) -> dict:
 
 class CorporateActionsProjector:
     name = "corporate_actions"
+    stream_types = frozenset({streams.CORPORATE_ACTION, streams.DIVIDEND_SNAPSHOT, streams.PAYOUT_RUN,
+                              streams.PAYOUT_POLICY, streams.HOLDER_TAX_PROFILE})
 
     def apply(self, events: Sequence[RecordedEvent]) -> None:
         _Batch().apply(events)  # buffers live per call: the projector is shared by every thread

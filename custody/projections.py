@@ -25,6 +25,7 @@ INSTRUMENT_STATUS_EVENTS = {"instrument_paused", "instrument_resumed", "instrume
 
 class CustodyProjector:
     name = "custody"
+    stream_types = frozenset({streams.INSTRUMENT, streams.CUSTODY_ACCOUNT, streams.CUSTODY_STATEMENT})
 
     def apply(self, events: Sequence[RecordedEvent]) -> None:
         for event in events:

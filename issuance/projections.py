@@ -168,6 +168,7 @@ APPLIERS: dict[str, Callable[[RecordedEvent], None]] = {
 
 class IssuanceProjector:
     name = "issuance"
+    stream_types = frozenset(APPLIERS)
 
     def apply(self, events: Sequence[RecordedEvent]) -> None:
         for event in events:

@@ -1,8 +1,8 @@
 """Projections: read models derived from events, never ahead of or behind the log.
 
-Core projections (balance per account and asset, head of every stream) are updated inside the append by
-the SQL function `ledger_project_core(first, last)` (migration 0003), set-based over the rows just
-written; a rebuild runs the very same function over the whole log.
+Core projections (balance per account and asset, head of every stream): a small append updates them from
+the values it holds (migration 0004); a batch append and a rebuild run `ledger_project_core(first, last)`
+(migration 0003), set-based over the rows written.
 
 Apps register their own read models (`register(projector)` in AppConfig.ready()). The store calls
 `apply(events)` inside the append transaction; `rebuild` resets them and replays the log in batches
@@ -23,6 +23,7 @@ CORE = ("ledger.balances", "ledger.streams")
 
 class Projector(Protocol):
     name: str
+    stream_types: frozenset[str]  # the streams whose events it reads; it is called for no others
 
     def apply(self, events: Sequence[RecordedEvent]) -> None:
         """Update the read model for these events (in position order), inside the caller's transaction."""
@@ -44,11 +45,20 @@ def names() -> list[str]:
     return [*CORE, *_projectors]
 
 
+def read_by_app_projector(stream_types: set[str]) -> bool:
+    """Whether any app projector reads events of these stream types (and so must run in their append's
+    transaction)."""
+    return any(projector.stream_types & stream_types for projector in _projectors.values())
+
+
 def apply_app_projectors(events: Sequence[RecordedEvent]) -> None:
-    """Run every app projector inside the append's transaction. Their checkpoints were already moved to the
-    new head by the append itself (one statement for all projectors); a failure here rolls both back."""
+    """Run the app projectors that read these events inside the append's transaction. Every checkpoint was
+    already moved to the new head by the append itself (one statement for all projectors); a failure here
+    rolls both back."""
+    stream_types = {event.stream_type for event in events}
     for projector in _projectors.values():
-        projector.apply(events)
+        if projector.stream_types & stream_types:
+            projector.apply(events)
 
 
 def _save_checkpoints(projector_names: list[str], position: int) -> None:

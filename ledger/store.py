@@ -9,10 +9,13 @@ Write path (one PostgreSQL transaction):
    hash each event over its canonical encoding + the previous hash, insert events and postings, update
    the core projections (balances, stream heads) from the rows just written, remember the key.
    - A few events (the common case): all of step 3 is ONE server-side call, `ledger_append_small`
-     (migration 0003), sent together with BEGIN; the lock is held only while PostgreSQL works.
+     (migrations 0003-0004); the lock is held only while PostgreSQL works and commits.
    - Many events: `ledger_begin_append` (migration 0002) locks and reads the head in one round trip,
      Python hashes, COPY writes, `ledger_project_core` projects.
-4. Run the apps' projectors in the same transaction. Commit releases the lock.
+4. Run the apps' projectors that read these streams in the same transaction. Commit releases the lock.
+
+An append that is its own transaction, small, and read by no app projector is just the server-side call
+in autocommit: PostgreSQL commits it, durably, before it answers (one round trip).
 """
 from __future__ import annotations
 
@@ -148,13 +151,25 @@ def append_many(
     if idempotency_key is not None:
         request_hash = canonical.sha256_hex(canonical.dumps(_request_fingerprint(prepared, meta)))
 
-    with transaction.atomic():
-        recorded, earlier = _write(prepared, meta, idempotency_key, request_hash)
-        if earlier is not None:
-            return AppendResult(earlier["first_position"], earlier["last_position"], earlier["stream_versions"], replayed=True)
-        projections.apply_app_projectors(recorded)
+    if _is_one_statement(prepared):
+        recorded, earlier = _write(prepared, meta, idempotency_key, request_hash)  # its own transaction
+    else:
+        with transaction.atomic():
+            recorded, earlier = _write(prepared, meta, idempotency_key, request_hash)
+            if earlier is None:
+                projections.apply_app_projectors(recorded)
+    if earlier is not None:
+        return AppendResult(earlier["first_position"], earlier["last_position"], earlier["stream_versions"], replayed=True)
     versions = {stream_key(e.stream_type, e.stream_id): e.version for e in recorded}
     return AppendResult(recorded[0].position, recorded[-1].position, versions, False, tuple(recorded))
+
+
+def _is_one_statement(prepared: list[_Prepared]) -> bool:
+    """An append that is a transaction of its own (no caller's transaction open), small enough for the
+    server-side call, and read by no Python projector is that one call in autocommit: PostgreSQL commits it,
+    durably, before answering. One round trip instead of BEGIN, the call and COMMIT."""
+    return (len(prepared) <= SERVER_SIDE_MAX_EVENTS and not connection.in_atomic_block
+            and not projections.read_by_app_projector({p.stream_type for p in prepared}))
 
 
 def _prepare(appends: Sequence[StreamAppend]) -> list[_Prepared]:
@@ -264,8 +279,8 @@ def _write(prepared: list[_Prepared], meta: dict[str, Any], idempotency_key: str
 
 def _write_small(prepared: list[_Prepared], meta: dict[str, Any], idempotency_key: str | None,
                  request_hash: str | None) -> tuple[list[RecordedEvent], dict[str, Any] | None]:
-    """A few events: one call of ledger_append_small (migration 0003) does everything under the lock, sent
-    together with BEGIN; the lock is then held only while the server works and commits."""
+    """A few events: one call of ledger_append_small (migration 0004) does everything under the lock, which
+    is then held only while the server works and commits."""
     meta_json = canonical.dumps(meta)
     parts = [canonical.document_parts(event_type=p.event_type, schema_version=p.schema_version, stream_id=p.stream_id,
                                       stream_type=p.stream_type, payload_json=p.payload_json, metadata_json=meta_json,
@@ -281,16 +296,15 @@ def _write_small(prepared: list[_Prepared], meta: dict[str, Any], idempotency_ke
         {"ev": index, "seq": seq, "account": account, "asset": asset, "amount": text}
         for index, p in enumerate(prepared, start=1) for seq, (account, asset, _, text) in enumerate(p.postings)
     ])
-    raw = connection.connection
-    with raw.cursor() as cursor:
-        with raw.pipeline():
-            cursor.execute(
-                "SELECT first_position, first_prev_hash, recorded_at, versions, hashes, earlier::text"
-                " FROM ledger_append_small(%s::jsonb, %s::jsonb, %s, %s, %s, %s, %s::text[])",
-                [events_json, legs_json, meta_json, IDEMPOTENCY_SCOPE, idempotency_key, request_hash,
-                 projections.names()],
-                prepare=True,
-            )
+    # Server-side binding, prepared once per connection: the server neither parses the JSON literals nor
+    # plans the call again on every append (Django's own cursors bind on the client).
+    with psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(
+            "SELECT first_position, first_prev_hash, recorded_at, versions, hashes, earlier::text"
+            " FROM ledger_append_small(%s::jsonb, %s::jsonb, %s, %s, %s, %s, %s::text[])",
+            [events_json, legs_json, meta_json, IDEMPOTENCY_SCOPE, idempotency_key, request_hash, projections.names()],
+            prepare=True,
+        )
         first, prev_hash, recorded_at, versions, hashes, earlier_json = cursor.fetchone()
     if earlier_json is not None:
         return [], _earlier_result(earlier_json, idempotency_key, request_hash)
@@ -315,16 +329,14 @@ def _earlier_result(earlier_json: str, idempotency_key: str | None, request_hash
 def _write_large(prepared: list[_Prepared], meta: dict[str, Any], idempotency_key: str | None,
                  request_hash: str | None) -> tuple[list[RecordedEvent], dict[str, Any] | None]:
     """Many events: lock and read the head in one round trip, hash in Python, COPY, project."""
-    raw = connection.connection
     streams = sorted({(p.stream_type, p.stream_id) for p in prepared})
-    with raw.cursor() as cursor:
-        with raw.pipeline():  # BEGIN travels with the call: one round trip
-            cursor.execute(
-                "SELECT clock, head_position, head_hash, head_recorded_at, versions::text, earlier::text"
-                " FROM ledger_begin_append(%s, %s, %s, %s)",
-                [[s[0] for s in streams], [s[1] for s in streams], IDEMPOTENCY_SCOPE, idempotency_key],
-                prepare=True,
-            )
+    with connection.connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT clock, head_position, head_hash, head_recorded_at, versions::text, earlier::text"
+            " FROM ledger_begin_append(%s, %s, %s, %s)",
+            [[s[0] for s in streams], [s[1] for s in streams], IDEMPOTENCY_SCOPE, idempotency_key],
+            prepare=True,
+        )
         now, head_position, head_hash, head_recorded_at, versions_json, earlier_json = cursor.fetchone()
         if earlier_json is not None:
             return [], _earlier_result(earlier_json, idempotency_key, request_hash)

@@ -20,6 +20,7 @@ def _cap(value: str | None) -> Decimal | None:
 
 class PartnerProjector:
     name = "partners"
+    stream_types = frozenset({"partner"})
 
     def apply(self, events: Sequence[RecordedEvent]) -> None:
         for event in events:

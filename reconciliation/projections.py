@@ -32,6 +32,7 @@ def _decimal(value: str | None) -> Decimal | None:
 
 class ReconciliationProjector:
     name = "reconciliation"
+    stream_types = frozenset({streams.RUN, streams.BREAK, streams.AGGREGATOR})
 
     def apply(self, events: Sequence[RecordedEvent]) -> None:
         runs: dict[str, ReconciliationRun] = {}

@@ -1,0 +1,123 @@
+"""An append that is its own transaction and read by no app projector is one server-side statement in
+autocommit. It must be exactly as durable, atomic and projected as an append inside a caller's transaction."""
+from __future__ import annotations
+
+from decimal import Decimal
+
+import psycopg
+import pytest
+from django.db import DatabaseError, connection, transaction
+
+from ledger import projections, store
+from ledger.errors import ConcurrencyError
+from ledger.models import Event
+from ledger.store import NewEvent, Posting, StreamAppend
+
+from ..conftest import database_url_from_settings
+from .factories import ACTOR, transfer
+
+pytestmark = pytest.mark.usefixtures("committed_db")
+
+
+def read_elsewhere(sql: str, params: list) -> list[tuple]:
+    """What another session sees: only committed rows."""
+    with psycopg.connect(database_url_from_settings(), autocommit=True) as other:
+        return other.execute(sql, params).fetchall()
+
+
+def test_a_standalone_append_is_committed_when_it_returns(unique):
+    result = store.append("journal", unique, [transfer("shares_received", f"custody:alpaca:{unique}", "equity:opening", "7")],
+                          metadata=ACTOR)
+    assert not connection.in_atomic_block
+    assert read_elsewhere("SELECT position, hash FROM ledger_event WHERE stream_id = %s", [unique]) == [
+        (result.first_position, result.events[0].hash)]
+    assert read_elsewhere("SELECT balance FROM ledger_account_balance WHERE account = %s",
+                          [f"custody:alpaca:{unique}"]) == [(Decimal("7"),)]
+
+
+def test_an_append_inside_the_callers_transaction_rolls_back_with_it(unique):
+    with pytest.raises(RuntimeError), transaction.atomic():
+        store.append("journal", unique, [transfer("shares_received", f"custody:alpaca:{unique}", "equity:opening", "7")],
+                     metadata=ACTOR)
+        raise RuntimeError("the caller fails after the append")
+    assert not Event.objects.filter(stream_id=unique).exists()
+    assert read_elsewhere("SELECT 1 FROM ledger_account_balance WHERE account = %s", [f"custody:alpaca:{unique}"]) == []
+
+
+def test_a_refused_standalone_append_writes_nothing_and_leaves_the_connection_usable(unique):
+    store.append("journal", unique, [transfer("shares_received", f"custody:alpaca:{unique}", "equity:opening", "1")],
+                 metadata=ACTOR)
+    with pytest.raises(ConcurrencyError):
+        store.append("journal", unique, [transfer("shares_received", f"custody:alpaca:{unique}", "equity:opening", "1")],
+                     metadata=ACTOR, expected_version=0)
+    assert Event.objects.filter(stream_id=unique).count() == 1
+    store.append("journal", unique, [transfer("shares_received", f"custody:alpaca:{unique}", "equity:opening", "1")],
+                 metadata=ACTOR, expected_version=1)
+    assert Event.objects.filter(stream_id=unique).count() == 2
+
+
+def test_projections_of_one_statement_appends_equal_the_log(unique):
+    """Several streams, a stream twice in one append, legs that net to zero within an append: the balances and
+    stream heads the append wrote from its own values are what the log says."""
+    a, b = f"custody:alpaca:{unique}-a", f"custody:alpaca:{unique}-b"
+    for i in range(5):
+        store.append_many([
+            StreamAppend("journal", f"{unique}-x", [
+                transfer("shares_received", a, "equity:opening", f"{i}.5"),
+                NewEvent("shares_moved", {"i": i}, [Posting(a, "AAPL", Decimal("-1")), Posting(b, "AAPL", Decimal("1")),
+                                                    Posting(b, "USD", Decimal("2")), Posting(a, "USD", Decimal("-2"))]),
+            ]),
+            StreamAppend("journal", f"{unique}-y", [transfer("cash_received", b, "equity:opening", "3", asset="USD")]),
+        ], metadata=ACTOR)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT account, asset, balance, last_position FROM ledger_account_balance"
+                       " WHERE account IN (%s, %s) ORDER BY 1, 2", [a, b])
+        live_balances = cursor.fetchall()
+        cursor.execute("SELECT account, asset, sum(amount), max(event_position) FROM ledger_posting"
+                       " WHERE account IN (%s, %s) GROUP BY 1, 2 ORDER BY 1, 2", [a, b])
+        assert live_balances == cursor.fetchall()
+        cursor.execute("SELECT stream_id, version, last_position, last_event_type, updated_at FROM ledger_stream_state"
+                       " WHERE stream_id LIKE %s ORDER BY 1", [f"{unique}-%"])
+        live_streams = cursor.fetchall()
+        cursor.execute("SELECT DISTINCT ON (stream_id) stream_id, version, position, event_type, recorded_at FROM ledger_event"
+                       " WHERE stream_id LIKE %s ORDER BY stream_id, version DESC", [f"{unique}-%"])
+        assert live_streams == cursor.fetchall()
+        cursor.execute("SELECT DISTINCT position FROM ledger_projection_checkpoint")
+        assert cursor.fetchall() == [(store.head_position(),)]
+
+
+def test_streams_an_app_projector_reads_are_projected_in_the_append_transaction():
+    readers = {stream_type for projector in projections._projectors.values() for stream_type in projector.stream_types}
+    assert {"partner", "mint_request", "instrument", "reconciliation_run", "corporate_action"} <= readers
+    assert projections.read_by_app_projector({"mint_request"})
+    assert not projections.read_by_app_projector({"journal"})
+
+
+def test_every_projector_reads_registered_streams_only():
+    from corporate_actions.projections import HANDLERS, CorporateActionsProjector
+    from issuance.projections import APPLIERS, IssuanceProjector
+    from ledger.streams import stream_types
+
+    assert CorporateActionsProjector.stream_types == frozenset(HANDLERS)
+    assert IssuanceProjector.stream_types == frozenset(APPLIERS)
+    for projector in projections._projectors.values():
+        assert projector.stream_types <= set(stream_types()), projector.name
+
+
+@pytest.mark.parametrize(("position_sql", "times_sql"), [
+    ("(SELECT max(position) + 1000 FROM ledger_event)", "now(), now()"),  # no such event
+    ("%s", "(SELECT effective_at - interval '1 day' FROM ledger_event WHERE position = %s), now()"),  # other times
+])
+def test_a_posting_without_its_event_or_with_other_times_is_refused(unique, position_sql, times_sql):
+    """Balanced legs, so only the check that a leg belongs to its event (and carries its times) can refuse them."""
+    recorded = store.append("journal", unique, [transfer("shares_received", f"custody:alpaca:{unique}", "equity:opening", "1")],
+                            metadata=ACTOR)
+    params = [recorded.first_position] * (position_sql.count("%s") + times_sql.count("%s"))
+    with pytest.raises(DatabaseError, match="no such event or differs from its times"), transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO ledger_posting (event_position, seq, account, asset, amount, effective_at, recorded_at)"
+                f" SELECT {position_sql}, s, 'custody:alpaca:x', 'AAPL', CASE s WHEN 5 THEN 1 ELSE -1 END, {times_sql}"
+                " FROM generate_series(5, 6) s",
+                params,
+            )
