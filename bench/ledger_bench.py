@@ -3,7 +3,8 @@
     .venv/bin/python bench/ledger_bench.py [--log-events 1000000]
 
 Prints: batch append (hash chain + postings + projections) vs raw COPY of the same rows into plain tables;
-single appends each in its own durable transaction (rate, p50, p99); verify_ledger and
+single appends each in its own durable transaction (rate, p50, p99), read against the cheapest durable
+transaction on the same connection (a one-row INSERT in autocommit); verify_ledger and
 rebuild_projections rates over a log of --log-events events; balance read latency at that size.
 """
 from __future__ import annotations
@@ -90,6 +91,21 @@ def bench_single_appends(n: int) -> tuple[float, float, float]:
     return rate, statistics.median(latencies) * 1000, latencies[int(len(latencies) * 0.99) - 1] * 1000
 
 
+def bench_durable_floor(n: int) -> float:
+    """The cheapest durable transaction on this machine and connection: one single-row INSERT in autocommit
+    (one round trip, one WAL flush). What no append can beat; the single-append rate is read against it."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE TABLE floor_probe (id bigserial PRIMARY KEY, note text NOT NULL)")
+        start = time.perf_counter()
+        for _ in range(n):
+            cursor.execute("INSERT INTO floor_probe (note) VALUES ('x')")
+        rate = n / (time.perf_counter() - start)
+        cursor.execute("DROP TABLE floor_probe")
+    return rate
+
+
 CONCURRENT_WRITER = """
 import sys, time
 import django
@@ -174,12 +190,24 @@ def bench_balance_reads(samples: int = 500) -> tuple[float, float, int]:
     return p99(current), p99(point_in_time), postings
 
 
+def machine_speed_ms() -> float:
+    """How fast this machine's cores are right now (lower is faster): the best of three pure-Python loops.
+    Printed so that figures from different days and machines can be read side by side."""
+    best = float("inf")
+    for _ in range(3):
+        start = time.perf_counter()
+        sum(range(10_000_000))
+        best = min(best, time.perf_counter() - start)
+    return best * 1000
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--batch-events", type=int, default=50_000)
     parser.add_argument("--single-appends", type=int, default=3_000)
     parser.add_argument("--log-events", type=int, default=1_000_000)
     args = parser.parse_args()
+    print(f"machine speed: sum(range(10**7)) in {machine_speed_ms():.0f} ms (best of 3)")
     with bench_database("shareledger_bench_ledger"):
         ours, raw = bench_batch_vs_copy(args.batch_events)
         print(f"batch append (hash chain + postings + projections): {ours:,.0f} events/s; raw COPY of the same rows: "
@@ -187,6 +215,9 @@ def main() -> None:
         rate, p50, p99 = bench_single_appends(args.single_appends)
         print(f"single appends, one durable transaction each: {rate:,.0f} events/s, p50 {p50:.2f} ms, p99 {p99:.2f} ms "
               f"(target >= 1,000/s, p99 < 10 ms)")
+        floor = bench_durable_floor(args.single_appends)
+        print(f"  floor: one-row INSERT, autocommit, same connection: {floor:,.0f} transactions/s; "
+              f"a single append costs {floor / rate:.2f}x that")
         for writers in (2, 4):
             aggregate = bench_concurrent_appends(writers, args.single_appends // writers)
             print(f"single appends from {writers} concurrent writer processes: {aggregate:,.0f} events/s in total")
