@@ -45,3 +45,45 @@ def test_partners_racing_for_the_last_shares_never_over_issue(subprocess_env, ke
     assert token_contract(w3, token.contract_address).functions.totalSupply().call() == 9 * TOKEN
     assert -balance(f"chain:anvil:{symbol}:supply", symbol) == 9
     assert shares_in_custody(symbol) == 10
+
+
+def test_a_confirmation_waits_for_a_reserve_check_of_its_instrument(committed_db, settings, keys, unique, w3,
+                                                                     book_share_journal):
+    """A reserve check reads tokens outstanding, then mints in flight; a confirmation moves a mint from the
+    second to the first. While a check of the instrument holds the reserve lock, no confirmation commits."""
+    import threading
+
+    import psycopg
+    from django.db import connection
+
+    from tests.conftest import database_url_from_settings
+
+    from .support import network_settings
+
+    token, partner = committed_token_and_partner(unique, keys)
+    symbol = token.instrument.symbol
+    settings.CHAIN_NETWORKS = network_settings(keys.rpc_url, confirmations=2)
+    request = services.request_mint(partner, symbol, "1", "anvil", keys.partner_wallet.address, "partner:x")
+    book_share_journal(symbol, "1")
+    services.secure_shares(request.id, OPS)
+    assert services.process_mint(request.id, wait_seconds=0).status == MintRequest.Status.BROADCAST
+    w3.provider.make_request("evm_mine", [])  # the second confirmation
+
+    def confirm() -> None:
+        try:
+            services.process_mint(request.id, wait_seconds=30)
+        finally:
+            connection.close()
+
+    with psycopg.connect(database_url_from_settings()) as check:  # a reserve check in progress elsewhere
+        check.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
+                      [f"issuance\x1freserve:{request.instrument_id}"])
+        confirming = threading.Thread(target=confirm)
+        confirming.start()
+        confirming.join(timeout=2)
+        assert confirming.is_alive()
+        assert services.get_mint(request.id).status == MintRequest.Status.BROADCAST
+        check.commit()  # the check ends
+    confirming.join(timeout=30)
+    assert not confirming.is_alive()
+    assert services.get_mint(request.id).status == MintRequest.Status.COMPLETED
