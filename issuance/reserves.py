@@ -11,6 +11,7 @@ from django.db.models import Sum
 
 from custody.models import Instrument
 from custody.services import shares_in_custody
+from ledger import store
 from ledger.balances import balances_with_prefix
 from ledger.canonical import EXACT, normalize_decimal
 
@@ -61,6 +62,11 @@ class ReserveCheck:
 
 
 def reserve_check(instrument: Instrument, this_mint_shares: Decimal) -> ReserveCheck:
-    return ReserveCheck(instrument.symbol, shares_in_custody(instrument.symbol),
-                        tokens_outstanding_shares(instrument.symbol), in_flight_mint_shares(instrument),
-                        this_mint_shares)
+    """The three numbers at one ledger position. They are three reads; every change to any of them (a share
+    booked in custody, a mint signed, confirmed or failed, a burn) is an append, so holding appends back for
+    the reads means no mint can be counted in neither "in flight" nor "outstanding", and no share counted in
+    custody that had already left."""
+    with store.appends_held():
+        return ReserveCheck(instrument.symbol, shares_in_custody(instrument.symbol),
+                            tokens_outstanding_shares(instrument.symbol), in_flight_mint_shares(instrument),
+                            this_mint_shares)

@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -34,6 +35,7 @@ from . import canonical, projections
 from .errors import ConcurrencyError, IdempotencyConflict, InvalidEvent, UnbalancedPostings
 from .streams import check_stream_type
 
+APPEND_LOCK_KEY = 6001130359608398385  # taken by ledger_append_lock() (migration 0002); spells "SHLDGER1"
 SERVER_SIDE_MAX_EVENTS = 64  # up to this many events per append: one server-side call; more: COPY
 STALE_VERSION_SQLSTATE = "SL409"  # raised by ledger_append_small for a stale expected version
 IDEMPOTENCY_SCOPE = "ledger.append"
@@ -417,6 +419,23 @@ def _copy_large(cursor, recorded: list[RecordedEvent], event_rows: list[tuple]) 
             "COPY ledger_posting (event_position, seq, account, asset, amount, effective_at, recorded_at) FROM STDIN"
         ) as copy:
             copy.write("".join(rows))
+
+
+@contextmanager
+def appends_held() -> Iterator[None]:
+    """Hold back every append while the caller reads several things: the log and every projection updated
+    inside appends then stay at one position across the caller's statements (under READ COMMITTED each
+    statement sees its own snapshot, so two reads could straddle an append). Keep the reads short: every
+    writer waits. The session-level lock is released on the way out even when a read fails (the reads run in a
+    savepoint), and it is re-entrant with an append lock this transaction already holds."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_lock(%s)", [APPEND_LOCK_KEY])
+    try:
+        with transaction.atomic():
+            yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [APPEND_LOCK_KEY])
 
 
 def read_stream(stream_type: str, stream_id: str, *, after_version: int = 0) -> list[RecordedEvent]:

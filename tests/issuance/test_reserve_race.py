@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import time
+from decimal import Decimal
 
 import pytest
 
@@ -47,16 +48,16 @@ def test_partners_racing_for_the_last_shares_never_over_issue(subprocess_env, ke
     assert shares_in_custody(symbol) == 10
 
 
-def test_a_confirmation_waits_for_a_reserve_check_of_its_instrument(committed_db, settings, keys, unique, w3,
-                                                                     book_share_journal):
-    """A reserve check reads tokens outstanding, then mints in flight; a confirmation moves a mint from the
-    second to the first. While a check of the instrument holds the reserve lock, no confirmation commits."""
+def test_a_mint_confirmed_during_a_reserve_check_is_counted_once(committed_db, settings, keys, unique, w3,
+                                                                  book_share_journal, monkeypatch):
+    """The check reads tokens outstanding, then mints in flight; a confirmation moves a mint from the second
+    to the first. Here it is confirmed exactly between the two reads: it must be counted once, never in neither
+    (which would let one mint too many be signed)."""
     import threading
 
-    import psycopg
     from django.db import connection
 
-    from tests.conftest import database_url_from_settings
+    from issuance import reserves
 
     from .support import network_settings
 
@@ -67,7 +68,7 @@ def test_a_confirmation_waits_for_a_reserve_check_of_its_instrument(committed_db
     book_share_journal(symbol, "1")
     services.secure_shares(request.id, OPS)
     assert services.process_mint(request.id, wait_seconds=0).status == MintRequest.Status.BROADCAST
-    w3.provider.make_request("evm_mine", [])  # the second confirmation
+    w3.provider.make_request("evm_mine", [])  # the second confirmation: the next process_mint confirms
 
     def confirm() -> None:
         try:
@@ -75,15 +76,16 @@ def test_a_confirmation_waits_for_a_reserve_check_of_its_instrument(committed_db
         finally:
             connection.close()
 
-    with psycopg.connect(database_url_from_settings()) as check:  # a reserve check in progress elsewhere
-        check.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
-                      [f"issuance\x1freserve:{request.instrument_id}"])
-        confirming = threading.Thread(target=confirm)
+    confirming = threading.Thread(target=confirm)
+    read_in_flight = reserves.in_flight_mint_shares
+
+    def confirmed_between_the_reads(instrument):
         confirming.start()
-        confirming.join(timeout=2)
-        assert confirming.is_alive()
-        assert services.get_mint(request.id).status == MintRequest.Status.BROADCAST
-        check.commit()  # the check ends
+        confirming.join(timeout=3)  # long enough to commit, unless appends are held back
+        return read_in_flight(instrument)
+
+    monkeypatch.setattr(reserves, "in_flight_mint_shares", confirmed_between_the_reads)
+    check = reserves.reserve_check(token.instrument, Decimal(0))
+    assert check.outstanding_shares + check.in_flight_shares == 1
     confirming.join(timeout=30)
-    assert not confirming.is_alive()
     assert services.get_mint(request.id).status == MintRequest.Status.COMPLETED

@@ -121,3 +121,31 @@ def test_a_posting_without_its_event_or_with_other_times_is_refused(unique, posi
                 " FROM generate_series(5, 6) s",
                 params,
             )
+
+
+def test_appends_wait_while_a_reader_holds_them_back(unique):
+    import threading
+
+    def append_elsewhere() -> None:
+        try:
+            store.append("journal", unique, [transfer("shares_received", f"custody:alpaca:{unique}", "equity:opening", "1")],
+                         metadata=ACTOR)
+        finally:
+            connection.close()
+
+    appending = threading.Thread(target=append_elsewhere)
+    with store.appends_held():
+        head = store.head_position()
+        appending.start()
+        appending.join(timeout=1.5)
+        assert appending.is_alive()
+        assert store.head_position() == head  # the reads inside see one position
+    appending.join(timeout=30)
+    assert Event.objects.filter(stream_id=unique).count() == 1
+
+
+def test_appends_are_released_when_a_read_under_the_hold_fails():
+    with pytest.raises(DatabaseError), store.appends_held():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1 / 0")
+    assert read_elsewhere("SELECT pg_try_advisory_xact_lock(%s)", [store.APPEND_LOCK_KEY]) == [(True,)]
