@@ -80,8 +80,10 @@ def test_a_celery_worker_killed_mid_mint_leaves_exactly_one_mint_after_the_sweep
     assert_ledger_consistent(symbol, first_position)
 
 
+@pytest.mark.parametrize("crash_at, supply_after_crash", [("after_sign", 10 * TOKEN), ("after_broadcast", 6 * TOKEN)])
 def test_a_celery_worker_killed_mid_burn_burns_exactly_once_after_the_sweep(
-        subprocess_env, keys, unique, w3, book_share_journal, private_redis, start_worker):
+        crash_at, supply_after_crash, subprocess_env, keys, unique, w3, book_share_journal, private_redis,
+        start_worker):
     token, partner = committed_token_and_partner(unique, keys)
     symbol = token.instrument.symbol
     request = services.request_mint(partner, symbol, "10", "anvil", keys.partner_wallet.address, "partner:x")
@@ -93,15 +95,15 @@ def test_a_celery_worker_killed_mid_burn_burns_exactly_once_after_the_sweep(
     services.watch_chains()
     redeem = RedeemRequest.objects.get(deployment=token)
 
+    contract = token_contract(w3, token.contract_address)
     kill_worker_mid_task("issuance.tasks.process_redeem", redeem.id,
-                         celery_env(subprocess_env, keys, private_redis.url, "after_broadcast"), private_redis,
-                         start_worker)
+                         celery_env(subprocess_env, keys, private_redis.url, crash_at), private_redis, start_worker)
     assert services.get_redeem(redeem.id).status == RedeemRequest.Status.SIGNED
+    assert contract.functions.totalSupply().call() == supply_after_crash
     sweep_with_a_fresh_worker(celery_env(subprocess_env, keys, private_redis.url), private_redis, start_worker)
     wait_until(lambda: services.get_redeem(redeem.id).status == RedeemRequest.Status.BURNED, 60,
                "the sweep to finish the burn")
 
-    contract = token_contract(w3, token.contract_address)
     assert contract.functions.totalSupply().call() == 6 * TOKEN
     assert contract.functions.burnedFor(id_to_bytes32(redeem.id)).call() == 4 * TOKEN
     events = [e.event_type for e in store.read_stream("redeem_request", redeem.id)]
