@@ -93,3 +93,69 @@ def test_a_connection_cut_mid_transaction_leaves_nothing_half_written_and_the_re
     assert events.count("shares_secured") == 1 and events.count("mint_confirmed") == 1
     assert balance(f"chain:anvil:{symbol}:supply", symbol) == Decimal(-4)
     assert balance(f"partner:{partner}:pending-mint:{symbol}", symbol) == 0
+
+
+SIGN_THEN_STALL = r"""
+import sys, django
+django.setup()
+from django.db import connection
+from issuance import services
+from ledger import store
+with connection.cursor() as cursor:
+    cursor.execute("SELECT set_config('application_name', %s, false)", [sys.argv[2]])
+append_many = store.append_many
+def append_then_stall(appends, **kwargs):
+    result = append_many(appends, **kwargs)
+    if any(event.event_type == "mint_signed" for stream in appends for event in stream.events):
+        print("signed", flush=True)  # mint_signed and its nonce appended, the reserve transaction still open
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_sleep(60)")
+    return result
+store.append_many = append_then_stall
+services.process_mint(sys.argv[1])
+print("committed", flush=True)
+"""
+
+
+def test_a_connection_cut_inside_reserve_and_sign_leaves_no_signature_and_no_nonce_and_the_retry_mints_once(
+        subprocess_env, keys, unique, w3, book_share_journal):
+    from tests.issuance.support import token_contract
+
+    token, partner = committed_token_and_partner(unique, keys)
+    symbol = token.instrument.symbol
+    request = services.request_mint(partner, symbol, "4", "anvil", keys.partner_wallet.address, "partner:x")
+    first_position = store.read_stream("mint_request", request.id)[0].position
+    book_share_journal(symbol, "4")
+    services.secure_shares(request.id, OPS)
+    signer_stream = f"anvil:{keys.minter.address}"
+    nonce_events_before = len(store.read_stream("signer", signer_stream))
+    marker = f"faults-sign-{unique}"
+
+    child = subprocess.Popen([sys.executable, "-c", SIGN_THEN_STALL, request.id, marker],
+                             env=worker_env(subprocess_env, keys), cwd=ROOT, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+    try:
+        assert read_line(child, 60) == "signed"
+        backend = wait_until(lambda: stalled_backend(marker), 10, "the child to stall inside its transaction")
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_terminate_backend(%s)", [backend])
+        _, err = child.communicate(timeout=30)
+    finally:
+        if child.poll() is None:
+            child.kill()
+    assert child.returncode != 0 and "terminat" in err.lower(), err
+
+    assert services.get_mint(request.id).status == MintRequest.Status.SECURED
+    assert "mint_signed" not in [e.event_type for e in store.read_stream("mint_request", request.id)]
+    assert len(store.read_stream("signer", signer_stream)) == nonce_events_before  # the nonce was not spent
+    contract = token_contract(w3, token.contract_address)
+    assert contract.functions.totalSupply().call() == 0  # signed but never broadcast: nothing left the process
+    checked = verify(from_position=first_position)
+    assert checked.ok, checked.summary()
+    assert rebuilt_differs_from_live() == []
+
+    assert services.process_mint(request.id).status == MintRequest.Status.COMPLETED
+    events = [e.event_type for e in store.read_stream("mint_request", request.id)]
+    assert events.count("mint_signed") == 1 and events.count("mint_confirmed") == 1
+    assert contract.functions.totalSupply().call() == 4 * 10**18
+    assert balance(f"chain:anvil:{symbol}:supply", symbol) == Decimal(-4)
