@@ -6,6 +6,7 @@ from __future__ import annotations
 import select
 import subprocess
 import sys
+import uuid
 from decimal import Decimal
 
 import pytest
@@ -57,20 +58,14 @@ def stalled_backend(marker: str) -> int | None:
     return row[0] if row else None
 
 
-def test_a_connection_cut_mid_transaction_leaves_nothing_half_written_and_the_retry_runs_once(
-        subprocess_env, keys, unique, book_share_journal):
-    token, partner = committed_token_and_partner(unique, keys)
-    symbol = token.instrument.symbol
-    request = services.request_mint(partner, symbol, "4", "anvil", keys.partner_wallet.address, "partner:x")
-    first_position = store.read_stream("mint_request", request.id)[0].position
-    book_share_journal(symbol, "4")
-    marker = f"faults-{unique}"
-
-    child = subprocess.Popen([sys.executable, "-c", SECURE_THEN_STALL, request.id, marker],
-                             env=worker_env(subprocess_env, keys), cwd=ROOT, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True)
+def cut_connection_while_stalled(script: str, request_id: str, stalled_line: str, env: dict[str, str]) -> None:
+    """Run `script` in a child process; once it prints `stalled_line` and sits in pg_sleep inside its open
+    transaction, terminate its backend and check the child died of it."""
+    marker = f"faults-{uuid.uuid4().hex[:12]}"
+    child = subprocess.Popen([sys.executable, "-c", script, request_id, marker], env=env, cwd=ROOT,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        assert read_line(child, 60) == "appended"
+        assert read_line(child, 60) == stalled_line
         backend = wait_until(lambda: stalled_backend(marker), 10, "the child to stall inside its transaction")
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_terminate_backend(%s)", [backend])
@@ -79,6 +74,16 @@ def test_a_connection_cut_mid_transaction_leaves_nothing_half_written_and_the_re
         if child.poll() is None:
             child.kill()
     assert child.returncode != 0 and "terminat" in err.lower(), err
+
+
+def test_a_connection_cut_mid_transaction_leaves_nothing_half_written_and_the_retry_runs_once(
+        subprocess_env, keys, unique, book_share_journal):
+    token, partner = committed_token_and_partner(unique, keys)
+    symbol = token.instrument.symbol
+    request = services.request_mint(partner, symbol, "4", "anvil", keys.partner_wallet.address, "partner:x")
+    first_position = store.read_stream("mint_request", request.id)[0].position
+    book_share_journal(symbol, "4")
+    cut_connection_while_stalled(SECURE_THEN_STALL, request.id, "appended", worker_env(subprocess_env, keys))
 
     assert services.get_mint(request.id).status == MintRequest.Status.APPROVED
     assert [e.event_type for e in store.read_stream("mint_request", request.id)].count("shares_secured") == 0
@@ -129,21 +134,7 @@ def test_a_connection_cut_inside_reserve_and_sign_leaves_no_signature_and_no_non
     services.secure_shares(request.id, OPS)
     signer_stream = f"anvil:{keys.minter.address}"
     nonce_events_before = len(store.read_stream("signer", signer_stream))
-    marker = f"faults-sign-{unique}"
-
-    child = subprocess.Popen([sys.executable, "-c", SIGN_THEN_STALL, request.id, marker],
-                             env=worker_env(subprocess_env, keys), cwd=ROOT, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True)
-    try:
-        assert read_line(child, 60) == "signed"
-        backend = wait_until(lambda: stalled_backend(marker), 10, "the child to stall inside its transaction")
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_terminate_backend(%s)", [backend])
-        _, err = child.communicate(timeout=30)
-    finally:
-        if child.poll() is None:
-            child.kill()
-    assert child.returncode != 0 and "terminat" in err.lower(), err
+    cut_connection_while_stalled(SIGN_THEN_STALL, request.id, "signed", worker_env(subprocess_env, keys))
 
     assert services.get_mint(request.id).status == MintRequest.Status.SECURED
     assert "mint_signed" not in [e.event_type for e in store.read_stream("mint_request", request.id)]
