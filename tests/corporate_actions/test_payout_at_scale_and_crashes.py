@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import random
+import signal
 import subprocess
 import sys
 from collections import Counter
@@ -16,6 +17,7 @@ from corporate_actions.models import PayoutLine, PayoutTx
 from ledger import store
 from ledger.balances import balance
 from tests.conftest import ROOT
+from tests.faults.conftest import private_redis, send_task, start_redis, start_worker, wait_until  # noqa: F401
 
 from .conftest import make_issued
 from .support import APPROVER, OPS, random_addresses
@@ -99,3 +101,28 @@ def test_a_payout_worker_killed_mid_run_resumes_and_pays_each_holder_once(subpro
         "inputs": [{"name": "batchId", "type": "bytes32"}], "outputs": [{"name": "", "type": "bool"}]}])
     assert all(disperser.functions.batchDone(id_to_bytes32(f"dividend-payout:{run_id}:anvil:{batch}")).call()
                for batch in (1, 2, 3, 4))
+
+
+@pytest.mark.slow
+def test_a_celery_worker_killed_mid_payout_leaves_it_to_the_beat_sweep_which_pays_each_holder_once(
+        subprocess_env, chain_env, unique, settings, private_redis, start_worker):
+    """The real `celery -A config worker` on a private Redis, SIGKILLed after broadcasting the third batch:
+    the unacknowledged message waits in Redis (acks_late), and the beat's advance_payouts, sent to a fresh
+    worker, finishes the run from what the ledger recorded."""
+    settings.DIVIDEND_BATCH_SIZE = 5
+    issued = make_issued(chain_env, unique)
+    run_id = prepare_paid_run(issued, chain_env, dict(zip(random_addresses(18), random_quantities(18, seed=3))),
+                              "0.37")
+    env = {**subprocess_env, **chain_env.env(), "CELERY_BROKER_URL": private_redis.url,
+           "CELERY_RESULT_BACKEND": private_redis.url}
+
+    send_task(private_redis.url, "corporate_actions.tasks.run_payout", run_id)
+    killed = start_worker({**env, "CORPORATE_ACTIONS_CRASH_AT": "after_broadcast:3"})
+    assert killed.wait_for_death() == -signal.SIGKILL, killed.output()[-3000:]
+    assert private_redis.client().hlen("unacked") == 1  # acks_late: the killed task was never acknowledged
+    assert services.get_run(run_id).status != "completed"
+
+    start_worker(env)
+    send_task(private_redis.url, "corporate_actions.tasks.advance_payouts")  # what beat sends
+    wait_until(lambda: services.get_run(run_id).status == "completed", 120, "the sweep to finish the payout")
+    assert_paid_exactly_once(chain_env, run_id)
