@@ -149,3 +149,22 @@ def test_appends_are_released_when_a_read_under_the_hold_fails():
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1 / 0")
     assert read_elsewhere("SELECT pg_try_advisory_xact_lock(%s)", [store.APPEND_LOCK_KEY]) == [(True,)]
+
+
+def index_tuples_read(index: str) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_stat_force_next_flush()")  # this backend's counts, flushed when it goes idle
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT idx_tup_read FROM pg_stat_user_indexes WHERE indexrelname = %s", [index])
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.parametrize("append_size", [1, 100])  # the server-side call and the COPY path
+def test_finding_a_streams_version_reads_one_index_entry_however_long_the_stream(unique, append_size):
+    """The version of a stream with 400 events is read from the last entry of the (type, id, version) index,
+    not by aggregating all 400 (which the planner chose on a table it had never analyzed)."""
+    events = [transfer("shares_received", f"custody:alpaca:{unique}", "equity:opening", "1") for _ in range(400)]
+    store.append("journal", unique, events, metadata=ACTOR)
+    before = index_tuples_read("ledger_event_stream_version")
+    store.append("journal", unique, events[:append_size], metadata=ACTOR, expected_version=400)
+    assert index_tuples_read("ledger_event_stream_version") - before < 10
