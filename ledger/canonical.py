@@ -143,7 +143,7 @@ def document_parts(*, event_type: str, schema_version: int, stream_id: str, stre
         + '","recorded_at":"' + recorded_at + '"' + tail + version + '}'
 
     which is byte for byte dumps() of the event dict. The same parts feed the Python hash below and the
-    SQL function ledger_append_small (migrations 0003-0004).
+    SQL function ledger_append_small (migrations 0003-0005).
     """
     head = '","event_type":' + dumps(event_type) + ',"metadata":' + metadata_json + ',"payload":' + payload_json + ',"position":'
     mid = ',"postings":' + postings_json + ',"prev_hash":"'

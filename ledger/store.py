@@ -9,7 +9,7 @@ Write path (one PostgreSQL transaction):
    hash each event over its canonical encoding + the previous hash, insert events and postings, update
    the core projections (balances, stream heads) from the rows just written, remember the key.
    - A few events (the common case): all of step 3 is ONE server-side call, `ledger_append_small`
-     (migrations 0003-0004); the lock is held only while PostgreSQL works and commits.
+     (migrations 0003-0005); the lock is held only while PostgreSQL works and commits.
    - Many events: `ledger_begin_append` (migration 0002) locks and reads the head in one round trip,
      Python hashes, COPY writes, `ledger_project_core` projects.
 4. Run the apps' projectors that read these streams in the same transaction. Commit releases the lock.
@@ -281,7 +281,7 @@ def _write(prepared: list[_Prepared], meta: dict[str, Any], idempotency_key: str
 
 def _write_small(prepared: list[_Prepared], meta: dict[str, Any], idempotency_key: str | None,
                  request_hash: str | None) -> tuple[list[RecordedEvent], dict[str, Any] | None]:
-    """A few events: one call of ledger_append_small (migration 0004) does everything under the lock, which
+    """A few events: one call of ledger_append_small (migrations 0003-0005) does everything under the lock, which
     is then held only while the server works and commits."""
     meta_json = canonical.dumps(meta)
     parts = [canonical.document_parts(event_type=p.event_type, schema_version=p.schema_version, stream_id=p.stream_id,

@@ -19,7 +19,7 @@ from ledger.balances import balance
 from ledger.verify import verify
 from tests.conftest import ROOT
 from tests.issuance.committed import committed_token_and_partner
-from tests.issuance.support import OPS
+from tests.issuance.support import OPS, token_contract
 from tests.issuance.workers import worker_env
 
 from .conftest import wait_until
@@ -124,8 +124,6 @@ print("committed", flush=True)
 
 def test_a_connection_cut_inside_reserve_and_sign_leaves_no_signature_and_no_nonce_and_the_retry_mints_once(
         subprocess_env, keys, unique, w3, book_share_journal):
-    from tests.issuance.support import token_contract
-
     token, partner = committed_token_and_partner(unique, keys)
     symbol = token.instrument.symbol
     request = services.request_mint(partner, symbol, "4", "anvil", keys.partner_wallet.address, "partner:x")

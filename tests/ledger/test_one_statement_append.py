@@ -86,7 +86,7 @@ def test_projections_of_one_statement_appends_equal_the_log(unique):
         assert cursor.fetchall() == [(store.head_position(),)]
 
 
-def test_streams_an_app_projector_reads_are_projected_in_the_append_transaction():
+def test_the_streams_app_projectors_read_are_known_to_the_store():
     readers = {stream_type for projector in projections._projectors.values() for stream_type in projector.stream_types}
     assert {"partner", "mint_request", "instrument", "reconciliation_run", "corporate_action"} <= readers
     assert projections.read_by_app_projector({"mint_request"})
