@@ -330,7 +330,9 @@ def _earlier_result(earlier_json: str, idempotency_key: str | None, request_hash
 
 def _write_large(prepared: list[_Prepared], meta: dict[str, Any], idempotency_key: str | None,
                  request_hash: str | None) -> tuple[list[RecordedEvent], dict[str, Any] | None]:
-    """Many events: lock and read the head in one round trip, hash in Python, COPY, project."""
+    """Many events: lock and read the head in one round trip, then hash in Python while COPY streams the rows
+    (PostgreSQL stores one chunk while Python hashes the next: two cores at work, not one after the other),
+    then project."""
     streams = sorted({(p.stream_type, p.stream_id) for p in prepared})
     with connection.connection.cursor() as cursor:
         cursor.execute(
@@ -348,13 +350,9 @@ def _write_large(prepared: list[_Prepared], meta: dict[str, Any], idempotency_ke
             if p.expected_version is not None and actual != p.expected_version:
                 raise ConcurrencyError(stream_key(p.stream_type, p.stream_id), p.expected_version, actual)
 
-        recorded = _chain(prepared, meta, versions, now, head_position or 0, head_hash or canonical.GENESIS_HASH,
-                          head_recorded_at)
-        meta_json = canonical.dumps(meta)
-        event_rows = [(e.position, e.stream_type, e.stream_id, e.version, e.event_type, e.schema_version,
-                       p.payload_json, meta_json, e.recorded_at, e.effective_at, e.prev_hash, e.hash)
-                      for e, p in zip(recorded, prepared)]
-        _copy_large(cursor, recorded, event_rows)
+        recorded_at = max(now, head_recorded_at) if head_recorded_at else now  # never goes backwards
+        chained = _chain(prepared, meta, versions, recorded_at, head_position or 0, head_hash or canonical.GENESIS_HASH)
+        recorded = _copy_large(cursor, chained, canonical.dumps(meta))
         cursor.execute("SELECT ledger_project_core(%s, %s, %s::text[])",
                        [recorded[0].position, recorded[-1].position, projections.names()])
         if idempotency_key is not None:
@@ -367,58 +365,85 @@ def _write_large(prepared: list[_Prepared], meta: dict[str, Any], idempotency_ke
     return recorded, None
 
 
-def _chain(prepared: list[_Prepared], meta: dict[str, Any], versions: dict[str, int], now: datetime,
-           position: int, prev_hash: str, head_recorded_at: datetime | None) -> list[RecordedEvent]:
-    """Give each event its position, version, recorded time and hash, linking each to the one before."""
-    recorded_at = max(now, head_recorded_at) if head_recorded_at else now  # never goes backwards
+@dataclass(frozen=True)
+class _Chained:
+    """An event with its place in the chain, and the canonical text of its times (hashed, then COPYed)."""
+
+    event: RecordedEvent
+    prepared: _Prepared
+    effective_at_text: str
+    recorded_at_text: str
+
+
+def _chain(prepared: list[_Prepared], meta: dict[str, Any], versions: dict[str, int], recorded_at: datetime,
+           position: int, prev_hash: str) -> Iterator[_Chained]:
+    """Give each event its position, version and hash, linking each to the one before. A generator: the
+    caller sends each chunk to PostgreSQL before the next one is hashed."""
     recorded_at_text = canonical.timestamp_str(recorded_at)
     meta_json = canonical.dumps(meta)
-    recorded: list[RecordedEvent] = []
     for p in prepared:
         position += 1
         key = stream_key(p.stream_type, p.stream_id)
         versions[key] += 1
-        effective_at = p.effective_at or recorded_at
+        effective_at_text = canonical.timestamp_str(p.effective_at) if p.effective_at else recorded_at_text
         digest = canonical.event_hash_from_parts(
             position=position, stream_type=p.stream_type, stream_id=p.stream_id, version=versions[key],
             event_type=p.event_type, schema_version=p.schema_version, payload_json=p.payload_json,
-            metadata_json=meta_json, recorded_at=recorded_at_text,
-            effective_at=canonical.timestamp_str(effective_at) if p.effective_at else recorded_at_text,
+            metadata_json=meta_json, recorded_at=recorded_at_text, effective_at=effective_at_text,
             postings_json=p.postings_json, prev_hash=prev_hash,
         )
-        recorded.append(RecordedEvent(
+        event = RecordedEvent(
             position, p.stream_type, p.stream_id, versions[key], p.event_type, p.schema_version, p.payload, meta,
-            recorded_at, effective_at, tuple(Posting(a, s, m) for a, s, m, _ in p.postings), prev_hash, digest,
-        ))
+            recorded_at, p.effective_at or recorded_at, tuple(Posting(a, s, m) for a, s, m, _ in p.postings),
+            prev_hash, digest,
+        )
+        yield _Chained(event, p, effective_at_text, recorded_at_text)
         prev_hash = digest
-    return recorded
 
 
-def _copy_field(value: Any) -> str:
-    """One field in COPY's text format."""
-    if isinstance(value, datetime):
-        return canonical.timestamp_str(value)
-    text = str(value)
-    return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+COPY_CHUNK_EVENTS = 500  # events per COPY write: small enough that PostgreSQL starts storing early
 
 
-def _copy_large(cursor, recorded: list[RecordedEvent], event_rows: list[tuple]) -> None:
-    """Many events: COPY, with the text buffer built in one pass."""
+def _copy_text(value: str) -> str:
+    """A text field in COPY's text format. Canonical JSON never holds a raw control character (JSON escapes
+    them), so only its backslashes need doubling; other free text may hold tabs and newlines too."""
+    if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
+        return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+    return value
+
+
+def _copy_large(cursor, chained: Iterator[_Chained], meta_json: str) -> list[RecordedEvent]:
+    """COPY events, then their postings, each in chunks written as they are made. Event types, stream types,
+    accounts, assets, amounts, times and hashes were validated to need no escaping."""
+    recorded: list[RecordedEvent] = []
+    posting_rows: list[str] = []
+    meta_field = _copy_text(meta_json)
     with cursor.copy(
         "COPY ledger_event (position, stream_type, stream_id, version, event_type, schema_version, payload,"
         " metadata, recorded_at, effective_at, prev_hash, hash) FROM STDIN"
     ) as copy:
-        copy.write("".join("\t".join(map(_copy_field, row)) + "\n" for row in event_rows))
-    rows = []
-    for e in recorded:
-        times = canonical.timestamp_str(e.effective_at) + "\t" + canonical.timestamp_str(e.recorded_at)
-        for seq, leg in enumerate(e.postings):
-            rows.append(f"{e.position}\t{seq}\t{_copy_field(leg.account)}\t{_copy_field(leg.asset)}\t{leg.amount}\t{times}\n")
-    if rows:
+        rows: list[str] = []
+        for c in chained:
+            e, p = c.event, c.prepared
+            recorded.append(e)
+            rows.append(f"{e.position}\t{e.stream_type}\t{_copy_text(e.stream_id)}\t{e.version}\t{e.event_type}\t"
+                        f"{e.schema_version}\t{_copy_text(p.payload_json)}\t{meta_field}\t{c.recorded_at_text}\t"
+                        f"{c.effective_at_text}\t{e.prev_hash}\t{e.hash}\n")
+            times = f"{c.effective_at_text}\t{c.recorded_at_text}\n"
+            for seq, (account, asset, _, text) in enumerate(p.postings):
+                posting_rows.append(f"{e.position}\t{seq}\t{account}\t{asset}\t{text}\t{times}")
+            if len(rows) == COPY_CHUNK_EVENTS:
+                copy.write("".join(rows))
+                rows = []
+        if rows:
+            copy.write("".join(rows))
+    if posting_rows:
         with cursor.copy(
             "COPY ledger_posting (event_position, seq, account, asset, amount, effective_at, recorded_at) FROM STDIN"
         ) as copy:
-            copy.write("".join(rows))
+            for start in range(0, len(posting_rows), 2 * COPY_CHUNK_EVENTS):
+                copy.write("".join(posting_rows[start:start + 2 * COPY_CHUNK_EVENTS]))
+    return recorded
 
 
 @contextmanager

@@ -141,18 +141,28 @@ def test_38_digit_amounts_round_trip_exactly_through_postings_balances_and_verif
 
 
 def test_a_large_batch_goes_through_copy_and_keeps_awkward_text_exact(unique):
+    """More events than one COPY chunk, so rows cross chunk boundaries; some carry their own effective time."""
     from ledger.verify import verify
 
     awkward = "tab\there, newline\nhere, backslash \\ and \\N, quote \" é 😀"
+    past = datetime(2026, 3, 30, 12, 0, tzinfo=UTC)
+    count = 2 * store.COPY_CHUNK_EVENTS + 3
     events = [NewEvent("note_added", {"text": awkward, "i": i}, [Posting(f"x:{unique}", "AAPL", Decimal("0.1")),
-                                                               Posting(f"y:{unique}", "AAPL", Decimal("-0.1"))])
-              for i in range(store.SERVER_SIDE_MAX_EVENTS + 10)]
+                                                               Posting(f"y:{unique}", "AAPL", Decimal("-0.1"))],
+                       effective_at=past if i % 7 == 0 else None)
+              for i in range(count)]
     result = store.append("journal", f"{unique}\tid\\x", events, metadata={"actor": "user:ops\\1"})
-    assert len(result.events) == store.SERVER_SIDE_MAX_EVENTS + 10
+    assert len(result.events) == count
+    assert result.last_position - result.first_position == count - 1
     stored = store.read_stream("journal", f"{unique}\tid\\x")
-    assert [e.payload["text"] for e in stored] == [awkward] * len(events)
+    assert [e.payload["i"] for e in stored] == list(range(count))
+    assert [e.payload["text"] for e in stored] == [awkward] * count
+    assert [e.position for e in stored] == [e.position for e in result.events]
+    assert [e.effective_at == past for e in stored] == [i % 7 == 0 for i in range(count)]
     assert stored[-1].metadata == {"actor": "user:ops\\1"}
-    assert balance(f"x:{unique}", "AAPL") == Decimal("0.1") * len(events)
+    assert PostingRow.objects.filter(event__position__gte=result.first_position).count() == 2 * count
+    assert balance(f"x:{unique}", "AAPL") == Decimal("0.1") * count
+    assert balance(f"x:{unique}", "AAPL", as_of=past) == Decimal("0.1") * len(range(0, count, 7))
     assert verify(from_position=result.first_position).ok
 
 
