@@ -183,6 +183,10 @@ CELERY_BEAT_SCHEDULE["verify-ledger-chain"] = {
     "task": "console.tasks.verify_ledger_chain",
     "schedule": int(os.environ.get("LEDGER_VERIFY_EVERY_SECONDS", "300")),
 }
+CELERY_BEAT_SCHEDULE["take-balance-snapshots"] = {
+    "task": "ledger.tasks.take_balance_snapshots",
+    "schedule": int(os.environ.get("LEDGER_SNAPSHOT_EVERY_SECONDS", "60")),
+}
 LEDGER_MAX_BATCH = int(os.environ.get("LEDGER_MAX_BATCH", "50000"))
 
 LOGGING = {

@@ -15,6 +15,7 @@ from decimal import Decimal
 from django.db import connection
 from django.db.models import Q
 
+from ledger.balances import last_position_recorded_by
 from ledger.canonical import normalize_decimal
 from ledger.models import AccountBalance
 
@@ -93,15 +94,24 @@ def daily_backing(symbol: str, days: int, *, today: date | None = None) -> list[
     accounts = [*held.custody, *held.supply]
     moved: dict[date, list[Decimal]] = defaultdict(lambda: [Decimal(0), Decimal(0)])  # day -> [custody, supply]
     if accounts:
+        since = datetime.combine(first_day + timedelta(days=1), time.min, tzinfo=UTC)
+        recorded_before = last_position_recorded_by(since - timedelta(microseconds=1))
         with connection.cursor() as cursor:
+            # Legs effective since then were recorded since then (above that position), or are the rare legs
+            # recorded before they took effect: both reached by index, never the accounts' whole history.
             cursor.execute(
                 """
                 SELECT (effective_at AT TIME ZONE 'UTC')::date, account LIKE 'custody:%%', sum(amount)
-                  FROM ledger_posting
-                 WHERE account = ANY(%s) AND asset = %s AND effective_at >= %s
+                  FROM (SELECT effective_at, account, amount FROM ledger_posting
+                         WHERE account = ANY(%(accounts)s) AND asset = %(asset)s
+                           AND event_position > %(before)s AND effective_at >= %(since)s
+                        UNION ALL
+                        SELECT effective_at, account, amount FROM ledger_posting
+                         WHERE account = ANY(%(accounts)s) AND asset = %(asset)s AND effective_at > recorded_at
+                           AND event_position <= %(before)s AND effective_at >= %(since)s) AS legs
                  GROUP BY 1, 2
                 """,
-                [accounts, symbol, datetime.combine(first_day + timedelta(days=1), time.min, tzinfo=UTC)],
+                {"accounts": accounts, "asset": symbol, "since": since, "before": recorded_before},
             )
             for day, is_custody, amount in cursor.fetchall():
                 moved[day][0 if is_custody else 1] += amount

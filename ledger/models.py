@@ -61,8 +61,10 @@ class Posting(models.Model):
             models.UniqueConstraint(fields=["event", "seq"], name="ledger_posting_event_seq"),
             models.CheckConstraint(condition=~models.Q(amount=0), name="ledger_posting_amount_nonzero"),
         ]
+        # Point-in-time reads walk an account's postings by position (ledger/balances.py); migration 0006 adds
+        # two partial indexes of the same shape for the rare legs recorded long after, or before, they took effect.
         indexes = [
-            models.Index(fields=["account", "asset", "effective_at"], name="ledger_posting_acct_eff"),
+            models.Index(fields=["account", "asset", "event"], name="ledger_posting_acct_pos"),
         ]
 
     def __str__(self) -> str:
@@ -99,6 +101,23 @@ class AccountBalance(models.Model):
 
     def __str__(self) -> str:
         return f"{self.account} {self.balance} {self.asset}"
+
+
+class BalanceSnapshot(models.Model):
+    """Derived: an account's balance over every posting up to a log position (ledger/snapshots.py). The log
+    is append-only, so a snapshot never goes stale; a point-in-time read starts from the nearest one."""
+
+    account = models.CharField(max_length=200)
+    asset = models.CharField(max_length=64)
+    position = models.BigIntegerField()
+    balance = models.DecimalField(max_digits=38, decimal_places=18)
+
+    class Meta:
+        db_table = "ledger_balance_snapshot"
+        constraints = [models.UniqueConstraint(fields=["account", "asset", "position"], name="ledger_snapshot_key")]
+
+    def __str__(self) -> str:
+        return f"{self.account} {self.balance} {self.asset} at {self.position}"
 
 
 class StreamState(models.Model):

@@ -11,7 +11,7 @@ Write path (one PostgreSQL transaction):
    - A few events (the common case): all of step 3 is ONE server-side call, `ledger_append_small`
      (migrations 0003-0005); the lock is held only while PostgreSQL works and commits.
    - Many events: `ledger_begin_append` (migration 0002) locks and reads the head in one round trip,
-     Python hashes, COPY writes, `ledger_project_core` projects.
+     Python hashes while COPY streams the rows in chunks, `ledger_project_core` projects.
 4. Run the apps' projectors that read these streams in the same transaction. Commit releases the lock.
 
 An append that is its own transaction, small, and read by no app projector is just the server-side call
@@ -220,7 +220,7 @@ def _prepare_event(stream: StreamAppend, event: NewEvent) -> _Prepared:
         if amount == 0:
             raise InvalidEvent("zero_amount", f"posting to {leg.account} has a zero amount")
         totals[leg.asset] = canonical.EXACT.add(totals[leg.asset], amount)
-        postings.append((leg.account, leg.asset, amount, canonical.decimal_str(amount)))
+        postings.append((leg.account, leg.asset, amount, format(amount, "f")))  # parse_amount normalized it
     unbalanced = {asset: total for asset, total in totals.items() if total != 0}
     if unbalanced:
         detail = ", ".join(f"{asset} by {canonical.decimal_str(total)}" for asset, total in sorted(unbalanced.items()))
