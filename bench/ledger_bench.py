@@ -5,7 +5,8 @@
 Prints: batch append (hash chain + postings + projections) vs raw COPY of the same rows into plain tables;
 single appends each in its own durable transaction (rate, p50, p99), read against the cheapest durable
 transaction on the same connection (a one-row INSERT in autocommit); verify_ledger and
-rebuild_projections rates over a log of --log-events events; balance read latency at that size.
+rebuild_projections rates over a log of --log-events events; the balance snapshot follower catching up over
+it; balance read latency at that size, also for the one account every event posts to.
 """
 from __future__ import annotations
 
@@ -190,6 +191,47 @@ def bench_balance_reads(samples: int = 500) -> tuple[float, float, int]:
     return p99(current), p99(point_in_time), postings
 
 
+def bench_snapshots() -> float:
+    """The snapshot follower catching up over the whole log (events per second)."""
+    from ledger.snapshots import take_snapshots
+    from ledger.store import head_position
+
+    start = time.perf_counter()
+    take_snapshots()
+    return head_position() / (time.perf_counter() - start)
+
+
+def bench_busiest_account_reads(samples: int = 200) -> tuple[int, float, float]:
+    """Point-in-time reads of the account every event posts to (equity:issued:AAPL), at moments spread over
+    the log: "as known at T" and "as of T, as known at T". Every batch of the log shares one recorded time,
+    so T is each sampled batch's; the log was written in about a minute, so "as of T, known now" would
+    walk every leg recorded in the hour after T (all of them here; an hour of the account's traffic in life)."""
+    import random
+
+    from django.db import connection
+
+    from ledger.balances import balance
+
+    account = "equity:issued:AAPL"
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM ledger_posting WHERE account = %s", [account])
+        legs = cursor.fetchone()[0]
+        cursor.execute("SELECT DISTINCT recorded_at FROM ledger_event")
+        moments = [row[0] for row in cursor.fetchall()]
+    rng = random.Random(7)
+    known, both = [], []
+    for _ in range(samples):
+        moment = rng.choice(moments)
+        t0 = time.perf_counter()
+        balance(account, "AAPL", known_at=moment)
+        known.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        balance(account, "AAPL", as_of=moment, known_at=moment)
+        both.append(time.perf_counter() - t0)
+    p99 = lambda xs: sorted(xs)[int(len(xs) * 0.99) - 1] * 1000  # noqa: E731
+    return legs, p99(known), p99(both)
+
+
 def machine_speed_ms() -> float:
     """How fast this machine's cores are right now (lower is faster): the best of three pure-Python loops.
     Printed so that figures from different days and machines can be read side by side."""
@@ -225,8 +267,12 @@ def main() -> None:
         events, verify_rate, rebuild_rate = bench_verify_and_rebuild()
         print(f"verify_ledger over {events:,} events: {verify_rate:,.0f} events/s (target >= 50,000/s)")
         print(f"rebuild_projections over {events:,} events: {rebuild_rate:,.0f} events/s (target >= 20,000/s)")
+        print(f"snapshot follower catching up over the log: {bench_snapshots():,.0f} events/s")
         current_p99, pit_p99, postings = bench_balance_reads()
         print(f"balance read at {postings:,} postings: current p99 {current_p99:.3f} ms, point-in-time p99 {pit_p99:.3f} ms (target < 5 ms)")
+        legs, known_p99, both_p99 = bench_busiest_account_reads()
+        print(f"point-in-time reads of one account with {legs:,} postings: as known at T p99 {known_p99:.3f} ms, "
+              f"as of T as known at T p99 {both_p99:.3f} ms (target < 5 ms)")
 
 
 if __name__ == "__main__":

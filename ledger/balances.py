@@ -49,7 +49,7 @@ def balance(account: str, asset: str, *, as_of: datetime | None = None, known_at
 
 def _positions(cursor, known_at: datetime | None, as_of: datetime | None) -> tuple[int, int, int]:
     """P_T (the head when known_at is None), P_A and P_(A + LATE_AFTER): each the last position recorded by
-    that time. Ties in recorded_at (a batch shares one) are resolved by position."""
+    that time, one backward probe of the (recorded_at, position) index (a batch shares one recorded_at)."""
     cursor.execute(
         f"""
         SELECT {_LAST_RECORDED_BY.format('%(known)s') if known_at is not None else '(SELECT coalesce(max(position), 0) FROM ledger_event)'},
@@ -61,8 +61,8 @@ def _positions(cursor, known_at: datetime | None, as_of: datetime | None) -> tup
     return cursor.fetchone()
 
 
-_LAST_RECORDED_BY = """(SELECT coalesce(max(e.position), 0) FROM ledger_event e
-          WHERE e.recorded_at = (SELECT max(r.recorded_at) FROM ledger_event r WHERE r.recorded_at <= {0}))"""
+_LAST_RECORDED_BY = """coalesce((SELECT e.position FROM ledger_event e WHERE e.recorded_at <= {0}
+                                    ORDER BY e.recorded_at DESC, e.position DESC LIMIT 1), 0)"""
 
 
 def last_position_recorded_by(moment: datetime) -> int:

@@ -31,7 +31,8 @@ class Event(models.Model):
             models.CheckConstraint(condition=models.Q(position__gte=1), name="ledger_event_position_positive"),
         ]
         # Few indexes on purpose: each one is paid by every append under the single-writer lock.
-        indexes = [models.Index(fields=["recorded_at"], name="ledger_event_recorded_at")]
+        # (recorded_at, position): "the last position recorded by T" is one backward probe (ledger/balances.py).
+        indexes = [models.Index(fields=["recorded_at", "position"], name="ledger_event_recorded_pos")]
 
     def __str__(self) -> str:
         return f"#{self.position} {self.stream_type}/{self.stream_id} v{self.version} {self.event_type}"

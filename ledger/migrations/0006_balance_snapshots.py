@@ -3,7 +3,8 @@
 A read "as of A, as known at T" summed every posting of the account effective by A and recorded by T: 300 ms
 for an account with 1.1 million postings (a token's supply account gets one per mint). Now the read walks
 the account's postings by log position from the nearest snapshot (ledger/balances.py has the arithmetic):
-- postings are indexed by (account, asset, event_position) instead of effective time;
+- postings are indexed by (account, asset, event_position) instead of effective time, and events by
+  (recorded_at, position), so "the last position recorded by T" is one backward index probe;
 - two partial indexes of the same shape hold the rare legs that break "recorded shortly after it took
   effect": recorded an hour or more after their effective time (backdated corrections, a day's dividend
   booked later), and effective after they were recorded (a broker clock ahead of ours);
@@ -55,6 +56,14 @@ class Migration(migrations.Migration):
         migrations.AddConstraint(
             model_name='balancesnapshot',
             constraint=models.UniqueConstraint(fields=('account', 'asset', 'position'), name='ledger_snapshot_key'),
+        ),
+        migrations.RemoveIndex(
+            model_name='event',
+            name='ledger_event_recorded_at',
+        ),
+        migrations.AddIndex(
+            model_name='event',
+            index=models.Index(fields=['recorded_at', 'position'], name='ledger_event_recorded_pos'),
         ),
         migrations.RunSQL(FORWARD, REVERSE),
     ]
