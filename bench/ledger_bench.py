@@ -73,6 +73,10 @@ def bench_batch_vs_copy(n: int) -> tuple[float, float]:
     return ours, raw
 
 
+def p99_ms(seconds: list[float]) -> float:
+    return sorted(seconds)[int(len(seconds) * 0.99) - 1] * 1000
+
+
 def bench_single_appends(n: int) -> tuple[float, float, float]:
     from ledger import store
     from ledger.store import NewEvent, Posting
@@ -187,8 +191,7 @@ def bench_balance_reads(samples: int = 500) -> tuple[float, float, int]:
         t0 = time.perf_counter()
         balance(f"custody:alpaca-main:S{i % 500}", "AAPL", as_of=now, known_at=now)
         point_in_time.append(time.perf_counter() - t0)
-    p99 = lambda xs: sorted(xs)[int(len(xs) * 0.99) - 1] * 1000  # noqa: E731
-    return p99(current), p99(point_in_time), postings
+    return p99_ms(current), p99_ms(point_in_time), postings
 
 
 def bench_snapshots() -> float:
@@ -228,8 +231,7 @@ def bench_busiest_account_reads(samples: int = 200) -> tuple[int, float, float]:
         t0 = time.perf_counter()
         balance(account, "AAPL", as_of=moment, known_at=moment)
         both.append(time.perf_counter() - t0)
-    p99 = lambda xs: sorted(xs)[int(len(xs) * 0.99) - 1] * 1000  # noqa: E731
-    return legs, p99(known), p99(both)
+    return legs, p99_ms(known), p99_ms(both)
 
 
 def machine_speed_ms() -> float:

@@ -15,7 +15,7 @@ from decimal import Decimal
 from django.db import connection
 from django.db.models import Q
 
-from ledger.balances import last_position_recorded_by
+from ledger.balances import EARLY, last_position_recorded_by
 from ledger.canonical import normalize_decimal
 from ledger.models import AccountBalance
 
@@ -100,14 +100,14 @@ def daily_backing(symbol: str, days: int, *, today: date | None = None) -> list[
             # Legs effective since then were recorded since then (above that position), or are the rare legs
             # recorded before they took effect: both reached by index, never the accounts' whole history.
             cursor.execute(
-                """
+                f"""
                 SELECT (effective_at AT TIME ZONE 'UTC')::date, account LIKE 'custody:%%', sum(amount)
                   FROM (SELECT effective_at, account, amount FROM ledger_posting
                          WHERE account = ANY(%(accounts)s) AND asset = %(asset)s
                            AND event_position > %(before)s AND effective_at >= %(since)s
                         UNION ALL
                         SELECT effective_at, account, amount FROM ledger_posting
-                         WHERE account = ANY(%(accounts)s) AND asset = %(asset)s AND effective_at > recorded_at
+                         WHERE account = ANY(%(accounts)s) AND asset = %(asset)s AND {EARLY}
                            AND event_position <= %(before)s AND effective_at >= %(since)s) AS legs
                  GROUP BY 1, 2
                 """,

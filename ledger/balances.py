@@ -38,39 +38,31 @@ def balance(account: str, asset: str, *, as_of: datetime | None = None, known_at
         row = AccountBalance.objects.filter(account=account, asset=asset).values_list("balance", flat=True).first()
         return normalize_decimal(row) if row else Decimal(0)
     with connection.cursor() as cursor:
-        known, recorded_by_as_of, recorded_near_as_of = _positions(cursor, known_at, as_of)
         if as_of is None:
+            (known,) = _last_positions_recorded_by(cursor, [known_at])
             total = _through(cursor, account, asset, known)
         else:
-            total = _as_of(cursor, account, asset, as_of, known, min(recorded_by_as_of, known),
-                           min(recorded_near_as_of, known))
+            known, by_as_of, near_as_of = _last_positions_recorded_by(cursor, [known_at, as_of, as_of + LATE_AFTER])
+            total = _as_of(cursor, account, asset, as_of, known, min(by_as_of, known), min(near_as_of, known))
     return normalize_decimal(total) if total else Decimal(0)
-
-
-def _positions(cursor, known_at: datetime | None, as_of: datetime | None) -> tuple[int, int, int]:
-    """P_T (the head when known_at is None), P_A and P_(A + LATE_AFTER): each the last position recorded by
-    that time, one backward probe of the (recorded_at, position) index (a batch shares one recorded_at)."""
-    cursor.execute(
-        f"""
-        SELECT {_LAST_RECORDED_BY.format('%(known)s') if known_at is not None else '(SELECT coalesce(max(position), 0) FROM ledger_event)'},
-               {_LAST_RECORDED_BY.format('%(as_of)s') if as_of is not None else '0'},
-               {_LAST_RECORDED_BY.format('%(near)s') if as_of is not None else '0'}
-        """,
-        {"known": known_at, "as_of": as_of, "near": as_of + LATE_AFTER if as_of is not None else None},
-    )
-    return cursor.fetchone()
-
-
-_LAST_RECORDED_BY = """coalesce((SELECT e.position FROM ledger_event e WHERE e.recorded_at <= {0}
-                                    ORDER BY e.recorded_at DESC, e.position DESC LIMIT 1), 0)"""
 
 
 def last_position_recorded_by(moment: datetime) -> int:
     """The last log position recorded at or before `moment` (0 if none): every leg at or below it was
     recorded by then, every leg above it later."""
     with connection.cursor() as cursor:
-        cursor.execute("SELECT " + _LAST_RECORDED_BY.format("%s"), [moment])
-        return cursor.fetchone()[0]
+        return _last_positions_recorded_by(cursor, [moment])[0]
+
+
+def _last_positions_recorded_by(cursor, moments: list[datetime | None]) -> tuple[int, ...]:
+    """For each moment, the last position recorded by then (None: the head), in one statement. Each is one
+    backward probe of the (recorded_at, position) index; a batch's events share one recorded_at."""
+    columns = ["(SELECT coalesce(max(position), 0) FROM ledger_event)" if moment is None else
+               """coalesce((SELECT e.position FROM ledger_event e WHERE e.recorded_at <= %s
+                             ORDER BY e.recorded_at DESC, e.position DESC LIMIT 1), 0)"""
+               for moment in moments]
+    cursor.execute("SELECT " + ", ".join(columns), [moment for moment in moments if moment is not None])
+    return tuple(cursor.fetchone())
 
 
 def _through(cursor, account: str, asset: str, position: int) -> Decimal:

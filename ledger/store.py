@@ -351,8 +351,10 @@ def _write_large(prepared: list[_Prepared], meta: dict[str, Any], idempotency_ke
                 raise ConcurrencyError(stream_key(p.stream_type, p.stream_id), p.expected_version, actual)
 
         recorded_at = max(now, head_recorded_at) if head_recorded_at else now  # never goes backwards
-        chained = _chain(prepared, meta, versions, recorded_at, head_position or 0, head_hash or canonical.GENESIS_HASH)
-        recorded = _copy_large(cursor, chained, canonical.dumps(meta))
+        recorded_at_text, meta_json = canonical.timestamp_str(recorded_at), canonical.dumps(meta)
+        chained = _chain(prepared, meta, meta_json, versions, recorded_at, recorded_at_text, head_position or 0,
+                         head_hash or canonical.GENESIS_HASH)
+        recorded = _copy_large(cursor, chained, meta_json, recorded_at_text)
         cursor.execute("SELECT ledger_project_core(%s, %s, %s::text[])",
                        [recorded[0].position, recorded[-1].position, projections.names()])
         if idempotency_key is not None:
@@ -367,20 +369,17 @@ def _write_large(prepared: list[_Prepared], meta: dict[str, Any], idempotency_ke
 
 @dataclass(frozen=True)
 class _Chained:
-    """An event with its place in the chain, and the canonical text of its times (hashed, then COPYed)."""
+    """An event with its place in the chain, and the canonical text of its effective time (hashed, then COPYed)."""
 
     event: RecordedEvent
     prepared: _Prepared
     effective_at_text: str
-    recorded_at_text: str
 
 
-def _chain(prepared: list[_Prepared], meta: dict[str, Any], versions: dict[str, int], recorded_at: datetime,
-           position: int, prev_hash: str) -> Iterator[_Chained]:
+def _chain(prepared: list[_Prepared], meta: dict[str, Any], meta_json: str, versions: dict[str, int],
+           recorded_at: datetime, recorded_at_text: str, position: int, prev_hash: str) -> Iterator[_Chained]:
     """Give each event its position, version and hash, linking each to the one before. A generator: the
     caller sends each chunk to PostgreSQL before the next one is hashed."""
-    recorded_at_text = canonical.timestamp_str(recorded_at)
-    meta_json = canonical.dumps(meta)
     for p in prepared:
         position += 1
         key = stream_key(p.stream_type, p.stream_id)
@@ -397,7 +396,7 @@ def _chain(prepared: list[_Prepared], meta: dict[str, Any], versions: dict[str, 
             recorded_at, p.effective_at or recorded_at, tuple(Posting(a, s, m) for a, s, m, _ in p.postings),
             prev_hash, digest,
         )
-        yield _Chained(event, p, effective_at_text, recorded_at_text)
+        yield _Chained(event, p, effective_at_text)
         prev_hash = digest
 
 
@@ -412,7 +411,7 @@ def _copy_text(value: str) -> str:
     return value
 
 
-def _copy_large(cursor, chained: Iterator[_Chained], meta_json: str) -> list[RecordedEvent]:
+def _copy_large(cursor, chained: Iterator[_Chained], meta_json: str, recorded_at_text: str) -> list[RecordedEvent]:
     """COPY events, then their postings, each in chunks written as they are made. Event types, stream types,
     accounts, assets, amounts, times and hashes were validated to need no escaping."""
     recorded: list[RecordedEvent] = []
@@ -427,9 +426,9 @@ def _copy_large(cursor, chained: Iterator[_Chained], meta_json: str) -> list[Rec
             e, p = c.event, c.prepared
             recorded.append(e)
             rows.append(f"{e.position}\t{e.stream_type}\t{_copy_text(e.stream_id)}\t{e.version}\t{e.event_type}\t"
-                        f"{e.schema_version}\t{_copy_text(p.payload_json)}\t{meta_field}\t{c.recorded_at_text}\t"
+                        f"{e.schema_version}\t{_copy_text(p.payload_json)}\t{meta_field}\t{recorded_at_text}\t"
                         f"{c.effective_at_text}\t{e.prev_hash}\t{e.hash}\n")
-            times = f"{c.effective_at_text}\t{c.recorded_at_text}\n"
+            times = f"{c.effective_at_text}\t{recorded_at_text}\n"
             for seq, (account, asset, _, text) in enumerate(p.postings):
                 posting_rows.append(f"{e.position}\t{seq}\t{account}\t{asset}\t{text}\t{times}")
             if len(rows) == COPY_CHUNK_EVENTS:
