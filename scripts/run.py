@@ -6,7 +6,8 @@ Starts, as child processes: PostgreSQL (when nothing listens on 5432: embedded p
 nothing listens on 6379: embedded redis-server), a local anvil chain (state kept in .run/anvil/), the
 sandbox Alpaca broker (state in .run/broker.json), the web server (admin + API) on 127.0.0.1:8000, a
 Celery worker and Celery beat. Then it loads the demo data (idempotent), runs a reconciliation, prints
-where to log in and waits; Ctrl-C stops everything it started.
+where to log in and waits; Ctrl-C stops everything it started. A local-server database left by another
+checkout, whose events describe a chain this checkout no longer has, is renamed aside first (ensure_database).
 """
 from __future__ import annotations
 
@@ -65,8 +66,14 @@ def wait_for_port(port: int, what: str, timeout: float = 30) -> None:
         time.sleep(0.2)
 
 
-def ensure_database(url: str) -> None:
-    """Create the application database on the server if it does not exist yet."""
+def ensure_database(url: str, *, fresh_chain: bool) -> None:
+    """Create the application database on the server if it does not exist yet.
+
+    The local server's database outlives a checkout; the chain and the sandbox broker keep their state in
+    this checkout's .run/. When this run starts a chain from nothing but the database already holds ledger
+    events (written by another checkout, or before .run/ was removed), those events describe tokens on a
+    chain that no longer exists and every reconciliation would report them. That database is renamed aside,
+    never dropped, and a new one created; the run says so in one line."""
     import psycopg
     from urllib.parse import urlparse, urlunparse
 
@@ -74,8 +81,22 @@ def ensure_database(url: str) -> None:
     name = parsed.path.lstrip("/")
     admin = urlunparse(parsed._replace(path="/postgres"))
     with psycopg.connect(admin, autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+        if exists and fresh_chain and _holds_events(url):
+            aside = f"{name}_before_{time.strftime('%Y%m%dT%H%M%S')}"
+            conn.execute(f'ALTER DATABASE "{name}" RENAME TO "{aside}"')
+            print(f"  database {name} held events for a chain this checkout no longer has: renamed to {aside}")
+            exists = None
+        if not exists:
             conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def _holds_events(url: str) -> bool:
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        return bool(conn.execute("SELECT to_regclass('ledger_event') IS NOT NULL").fetchone()[0]
+                    and conn.execute("SELECT EXISTS (SELECT 1 FROM ledger_event)").fetchone()[0])
 
 
 def anchor_contract(env: dict[str, str]) -> str:
@@ -115,13 +136,16 @@ def main() -> None:
     print("shareledger: starting services")
     env = dict(os.environ)
     env.setdefault("SHARELEDGER_DEV", "1")
+    default_database = not env.get("DATABASE_URL")
     env["DATABASE_URL"] = env.get("DATABASE_URL") or devservices.database_url()
     env["CELERY_BROKER_URL"] = env.get("CELERY_BROKER_URL") or devservices.redis_url()
     env["PYTHONPATH"] = str(ROOT)
     # The demo's custody account is the sandbox broker; production sets real Alpaca keys and URLs instead.
     env.setdefault("ALPACA_API_KEY_ID", "PKSANDBOXCUSTODY")
     env.setdefault("ALPACA_API_SECRET_KEY", "sandbox-custody-secret")
-    ensure_database(env["DATABASE_URL"])
+    # Only the default development database is ever set aside; one named in DATABASE_URL is left alone.
+    fresh_chain = not (RUN_DIR / "anvil" / "state.json").exists() and not devservices.port_open("127.0.0.1", ANVIL_PORT)
+    ensure_database(env["DATABASE_URL"], fresh_chain=default_database and fresh_chain)
 
     children = Children()
     try:
