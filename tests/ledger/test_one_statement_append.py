@@ -168,3 +168,33 @@ def test_finding_a_streams_version_reads_one_index_entry_however_long_the_stream
     before = index_tuples_read("ledger_event_stream_version")
     store.append("journal", unique, events[:append_size], metadata=ACTOR, expected_version=400)
     assert index_tuples_read("ledger_event_stream_version") - before < 10
+
+
+@pytest.mark.parametrize(("bad_leg", "error"), [
+    ("(SELECT max(position) + 1000 FROM ledger_event), 0, 'custody:alpaca:x', 'AAPL', 1, now(), now()",
+     "no such event or differs from its times"),
+    ("%(last)s, 90, 'custody:alpaca:x', 'USD', 7, %(times)s", "do not balance in USD: they sum to 7"),
+])
+def test_one_bad_group_among_many_good_legs_refuses_the_whole_statement(unique, bad_leg, error):
+    """The postings trigger checks every event and asset of a statement, not only the first: a single
+    orphan or unbalanced group hidden among forty balanced legs of twenty events is found, and nothing of
+    the statement stays."""
+    recorded = store.append_many(
+        [store.StreamAppend("journal", f"{unique}-{i}", [transfer("shares_received", f"custody:alpaca:{unique}",
+                                                                  "equity:opening", "1")]) for i in range(20)],
+        metadata=ACTOR)
+    first, last = recorded.first_position, recorded.last_position
+    times = f"(SELECT effective_at FROM ledger_event WHERE position = {last}), (SELECT recorded_at FROM ledger_event WHERE position = {last})"
+    good = (f"SELECT e.position, 50 + s, 'custody:alpaca:x', 'AAPL', CASE s WHEN 0 THEN 2 ELSE -2 END, e.effective_at, e.recorded_at"
+            f" FROM ledger_event e, generate_series(0, 1) s WHERE e.position BETWEEN {first} AND {last}")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM ledger_posting")
+        before = cursor.fetchone()[0]
+    with pytest.raises(DatabaseError, match=error), transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO ledger_posting (event_position, seq, account, asset, amount, effective_at, recorded_at) "
+                + good + " UNION ALL SELECT " + bad_leg.replace("%(last)s", str(last)).replace("%(times)s", times))
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM ledger_posting")
+        assert cursor.fetchone()[0] == before
