@@ -143,3 +143,31 @@ def test_the_beat_takes_snapshots_every_minute():
     assert entry["schedule"] == 60
     snapshots_from_here(every=1000)
     assert take_balance_snapshots.apply().get() == {"snapshots": 0}
+
+
+def test_verify_ledger_checks_every_snapshot_against_the_postings_and_names_a_wrong_one(unique):
+    from ledger.verify import verify
+
+    busy = f"custody:busy-{unique}:AAPL"
+    snapshots_from_here(every=100)
+    for _ in range(4):
+        store.append("journal", unique, [transfer("adjusted", busy, f"equity:{unique}", "1.5") for _ in range(60)],
+                     metadata=ACTOR)
+    take_snapshots(every=100, min_postings=50)
+    ours = list(BalanceSnapshot.objects.filter(account=busy).order_by("position"))
+    assert len(ours) >= 2
+
+    intact = verify()
+    assert intact.ok and intact.snapshots_checked >= len(ours)
+    assert f"{intact.snapshots_checked} balance snapshots match their postings" in intact.summary()
+    assert verify(from_position=2).snapshots_checked is None  # a partial run does not vouch for them
+
+    with connection.cursor() as cursor:  # derived data, not append-only: nothing but verify guards it
+        cursor.execute("UPDATE ledger_balance_snapshot SET balance = balance + 0.5 WHERE account = %s AND position = %s",
+                       [busy, ours[0].position])
+    broken = verify()
+    assert not broken.ok and broken.bad_position == ours[0].position  # the wrong one, not the next that builds on it
+    stored = ours[0].balance + Decimal("0.5")
+    assert broken.problem == (f"balance snapshot of {busy} in AAPL says {stored.normalize():f}, "
+                              f"its postings sum to {ours[0].balance.normalize():f}")
+    assert verify(to_position=ours[0].position - 1).ok  # a snapshot beyond the range is not read
