@@ -39,6 +39,7 @@ class VerifyResult:
             if not self.events_checked:
                 return "ledger OK: no events in range; immutability triggers installed"
             snapshots = ("" if self.snapshots_checked is None
+                         else "; no balance snapshots yet" if self.snapshots_checked == 0
                          else f"; {self.snapshots_checked} balance snapshots match their postings")
             return (f"ledger OK: {self.events_checked} events verified, positions {self.first_position}.."
                     f"{self.last_position}, head hash {self.head_hash}; immutability triggers installed{snapshots}")
