@@ -90,20 +90,20 @@ def verify(from_position: int = 1, to_position: int | None = None,
                 progress(10000)
         if from_position > 1 or last is None:
             return VerifyResult(True, checked, first, last, head_hash)
-        bad = _first_wrong_snapshot(last)
-        if bad is not None:
-            position, account, asset, stored, expected = bad
+        snapshots, position, account, asset, stored, expected = _check_snapshots(last)
+        if position is not None:
             return VerifyResult(False, checked, first, last, head_hash, position,
                                 f"balance snapshot of {account} in {asset} says {canonical.decimal_str(stored)},"
                                 f" its postings sum to {canonical.decimal_str(expected)}")
-        return VerifyResult(True, checked, first, last, head_hash, snapshots_checked=_count_snapshots(last))
+        return VerifyResult(True, checked, first, last, head_hash, snapshots_checked=snapshots)
 
 
 # Snapshots are derived data, but point-in-time reads start from them (ledger/balances.py): a wrong one would
 # make "what did we know at T" wrong while the chain verifies. Each snapshot must equal the account's previous
 # snapshot plus the postings between the two, so one pass reads each posting up to the last snapshot once.
-_WRONG_SNAPSHOT = """
-SELECT x.position, x.account, x.asset, x.balance, x.expected FROM (
+# One statement returns how many were checked and the first wrong one (its columns NULL when none is).
+_CHECK_SNAPSHOTS = """
+WITH checked AS (
     SELECT s.position, s.account, s.asset, s.balance,
            s.prev_balance + coalesce((SELECT sum(p.amount) FROM ledger_posting p
                                        WHERE p.account = s.account AND p.asset = s.asset
@@ -114,23 +114,20 @@ SELECT x.position, x.account, x.asset, x.balance, x.expected FROM (
                    lag(balance, 1, 0::numeric) OVER w AS prev_balance
               FROM ledger_balance_snapshot WHERE position <= %s
             WINDOW w AS (PARTITION BY account, asset ORDER BY position)) s
-) x
- WHERE x.balance <> x.expected
- ORDER BY x.position, x.account, x.asset
- LIMIT 1
+)
+SELECT (SELECT count(*) FROM checked), wrong.*
+  FROM (SELECT 1) one
+  LEFT JOIN LATERAL (SELECT c.position, c.account, c.asset, c.balance, c.expected FROM checked c
+                      WHERE c.balance <> c.expected
+                      ORDER BY c.position, c.account, c.asset LIMIT 1) wrong ON true
 """
 
 
-def _first_wrong_snapshot(through: int) -> tuple[int, str, str, Decimal, Decimal] | None:
+def _check_snapshots(through: int) -> tuple[int, int | None, str | None, str | None, Decimal | None, Decimal | None]:
+    """(snapshots checked, then position, account, asset, stored and recomputed balance of the first wrong one)."""
     with connection.cursor() as cursor:
-        cursor.execute(_WRONG_SNAPSHOT, [through])
+        cursor.execute(_CHECK_SNAPSHOTS, [through])
         return cursor.fetchone()
-
-
-def _count_snapshots(through: int) -> int:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM ledger_balance_snapshot WHERE position <= %s", [through])
-        return cursor.fetchone()[0]
 
 
 def _check(event, expected_position: int, expected_prev: str) -> str | None:

@@ -173,7 +173,7 @@ def test_finding_a_streams_version_reads_one_index_entry_however_long_the_stream
 @pytest.mark.parametrize(("bad_leg", "error"), [
     ("(SELECT max(position) + 1000 FROM ledger_event), 0, 'custody:alpaca:x', 'AAPL', 1, now(), now()",
      "no such event or differs from its times"),
-    ("%(last)s, 90, 'custody:alpaca:x', 'USD', 7, %(times)s", "do not balance in USD: they sum to 7"),
+    ("{last}, 90, 'custody:alpaca:x', 'USD', 7, {times}", "do not balance in USD: they sum to 7"),
 ])
 def test_one_bad_group_among_many_good_legs_refuses_the_whole_statement(unique, bad_leg, error):
     """The postings trigger checks every event and asset of a statement, not only the first: a single
@@ -194,7 +194,7 @@ def test_one_bad_group_among_many_good_legs_refuses_the_whole_statement(unique, 
         with connection.cursor() as cursor:
             cursor.execute(
                 "INSERT INTO ledger_posting (event_position, seq, account, asset, amount, effective_at, recorded_at) "
-                + good + " UNION ALL SELECT " + bad_leg.replace("%(last)s", str(last)).replace("%(times)s", times))
+                + good + " UNION ALL SELECT " + bad_leg.format(last=last, times=times))
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM ledger_posting")
         assert cursor.fetchone()[0] == before
