@@ -189,3 +189,33 @@ def test_hashes_computed_by_postgres_and_by_python_agree_on_awkward_content(uniq
         assert outcome.ok, outcome.summary()
 
     append_and_verify()
+
+
+@pytest.mark.parametrize("was_enabled", [True, False])
+def test_a_batch_pauses_the_cycle_collector_and_leaves_it_as_it_found_it(unique, monkeypatch, was_enabled):
+    """A batch runs with Python's cycle collector off (docs/performance.md), and hands it back as it found
+    it: on after a batch that succeeded or failed halfway, still off when the caller had switched it off."""
+    import gc
+
+    seen_during_batch = []
+    prepare_event = store._prepare_event
+
+    def watching(stream, event):
+        seen_during_batch.append(gc.isenabled())
+        return prepare_event(stream, event)
+
+    monkeypatch.setattr(store, "_prepare_event", watching)
+    legs = [Posting(f"x:{unique}", "AAPL", Decimal(1)), Posting(f"y:{unique}", "AAPL", Decimal(-1))]
+    batch = [NewEvent("note_added", {"i": i}, legs) for i in range(store.SERVER_SIDE_MAX_EVENTS + 1)]
+    (gc.enable if was_enabled else gc.disable)()
+    try:
+        store.append("journal", unique, batch, metadata=ACTOR)
+        assert gc.isenabled() is was_enabled
+        with pytest.raises(InvalidEvent):
+            store.append("journal", unique, [*batch, NewEvent("note_added", {"bad": 1.5}, legs)], metadata=ACTOR)
+        assert gc.isenabled() is was_enabled
+    finally:
+        gc.enable()
+    assert seen_during_batch and not any(seen_during_batch)
+    store.append("journal", unique, batch[:1], metadata=ACTOR)  # a small append leaves the collector alone
+    assert seen_during_batch[-1] is True
