@@ -198,3 +198,23 @@ def test_one_bad_group_among_many_good_legs_refuses_the_whole_statement(unique, 
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM ledger_posting")
         assert cursor.fetchone()[0] == before
+
+
+def sequential_scans_of_the_log() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_stat_force_next_flush()")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT seq_scan FROM pg_stat_user_tables WHERE relname = 'ledger_event'")
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.parametrize("append_size", [1, 100])  # the server-side call and the COPY path
+def test_an_append_never_scans_the_whole_log(unique, append_size):
+    """Every read an append makes of the log (its head, stream versions, the postings trigger's check that
+    each leg's event exists, the projections) goes through an index, whatever the table's statistics: a scan
+    would cost the whole history on every append."""
+    events = [transfer("shares_received", f"custody:alpaca:{unique}", "equity:opening", "1") for _ in range(append_size)]
+    store.append("journal", f"{unique}-warm", events, metadata=ACTOR)
+    before = sequential_scans_of_the_log()
+    store.append("journal", unique, events, metadata=ACTOR)
+    assert sequential_scans_of_the_log() == before
