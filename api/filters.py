@@ -101,25 +101,28 @@ class WebhookDeliveryFilter(StrictFilterSet):
         fields = ["status"]
 
 
-class MintRequestFilter(StrictFilterSet):
-    status = django_filters.ChoiceFilter(choices=MintRequest.Status.choices)
+class _RequestFilter(StrictFilterSet):
+    """What mint and redeem requests are both filtered by; each adds its own statuses and model."""
+
     symbol = django_filters.CharFilter(field_name="instrument__symbol", help_text="Underlying symbol, e.g. AAPL.")
     network = django_filters.CharFilter()
     created_after = TimestampFilter(field_name="requested_at", lookup_expr="gte", help_text=AFTER)
     created_before = TimestampFilter(field_name="requested_at", lookup_expr="lt", help_text=BEFORE)
+
+    FIELDS = ["status", "symbol", "network", "created_after", "created_before"]
+
+
+class MintRequestFilter(_RequestFilter):
+    status = django_filters.ChoiceFilter(choices=MintRequest.Status.choices)
 
     class Meta:
         model = MintRequest
-        fields = ["status", "symbol", "network", "created_after", "created_before"]
+        fields = _RequestFilter.FIELDS
 
 
-class RedeemRequestFilter(StrictFilterSet):
+class RedeemRequestFilter(_RequestFilter):
     status = django_filters.ChoiceFilter(choices=RedeemRequest.Status.choices)
-    symbol = django_filters.CharFilter(field_name="instrument__symbol", help_text="Underlying symbol, e.g. AAPL.")
-    network = django_filters.CharFilter()
-    created_after = TimestampFilter(field_name="requested_at", lookup_expr="gte", help_text=AFTER)
-    created_before = TimestampFilter(field_name="requested_at", lookup_expr="lt", help_text=BEFORE)
 
     class Meta:
         model = RedeemRequest
-        fields = ["status", "symbol", "network", "created_after", "created_before"]
+        fields = _RequestFilter.FIELDS
