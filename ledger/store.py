@@ -10,7 +10,7 @@ Write path (one PostgreSQL transaction):
    the core projections (balances, stream heads) from the rows just written, remember the key.
    - A few events (the common case): all of step 3 is ONE server-side call, `ledger_append_small`
      (migrations 0003-0005); the lock is held only while PostgreSQL works and commits.
-   - Many events: `ledger_begin_append` (migration 0002) locks and reads the head in one round trip,
+   - Many events: `ledger_begin_append` (migration 0008) locks and reads the head in one round trip,
      Python hashes while COPY streams the rows in chunks, `ledger_project_core` projects.
 4. Run the apps' projectors that read these streams in the same transaction. Commit releases the lock.
 
@@ -353,18 +353,19 @@ def _write_large(prepared: list[_Prepared], meta: dict[str, Any], idempotency_ke
     """Many events: lock and read the head in one round trip, then hash in Python while COPY streams the rows
     (PostgreSQL stores one chunk while Python hashes the next: two cores at work, not one after the other),
     then project."""
-    streams = sorted({(p.stream_type, p.stream_id) for p in prepared})
+    streams = list(dict.fromkeys((p.stream_type, p.stream_id) for p in prepared))
     with connection.connection.cursor() as cursor:
         cursor.execute(
             "SELECT clock, head_position, head_hash, head_recorded_at, versions::text, earlier::text"
-            " FROM ledger_begin_append(%s, %s, %s, %s)",
-            [[s[0] for s in streams], [s[1] for s in streams], IDEMPOTENCY_SCOPE, idempotency_key],
+            " FROM ledger_begin_append(%s::jsonb, %s, %s)",
+            [canonical.dumps(streams), IDEMPOTENCY_SCOPE, idempotency_key],
             prepare=True,
         )
         now, head_position, head_hash, head_recorded_at, versions_json, earlier_json = cursor.fetchone()
         if earlier_json is not None:
             return [], _earlier_result(earlier_json, idempotency_key, request_hash)
-        versions: dict[str, int] = canonical.loads(versions_json)
+        versions = {stream_key(*stream): 0 for stream in streams}  # the answer names only streams that exist
+        versions.update(canonical.loads(versions_json))
         for p in prepared:
             actual = versions[stream_key(p.stream_type, p.stream_id)]
             if p.expected_version is not None and actual != p.expected_version:

@@ -42,6 +42,26 @@ def test_rebuild_from_scratch_equals_live_state_even_after_the_read_model_was_da
     assert ProjectionCheckpoint.objects.get(name="ledger.balances").position == store.head_position()
 
 
+def test_a_batch_projects_the_heads_of_the_streams_it_starts_and_continues_as_a_rebuild_does(unique):
+    """A batch inserts the heads of streams it starts and updates those of streams it continues (migration 0008)."""
+    continued = [f"{unique}-old-{i}" for i in range(3)]
+    store.append_many([store.StreamAppend("journal", s, [transfer("opened", f"x:{unique}", "y:z", "1")]) for s in continued],
+                      metadata=ACTOR)
+    batch = [store.StreamAppend("journal", s, [transfer("continued", f"x:{unique}", "y:z", "1")] * 30) for s in continued]
+    batch += [store.StreamAppend("journal", f"{unique}-new-{i}", [transfer("started", f"x:{unique}", "y:z", "1")] * 10)
+              for i in range(4)]
+    result = store.append_many(batch, metadata=ACTOR)
+    assert len(result.events) > store.SERVER_SIDE_MAX_EVENTS  # the COPY path
+
+    heads = {s.stream_id: (s.version, s.last_position, s.last_event_type)
+             for s in StreamState.objects.filter(stream_id__startswith=unique)}
+    assert heads == {e.stream_id: (e.version, e.position, e.event_type) for e in result.events}  # the last of each
+    assert sorted(version for version, _, _ in heads.values()) == [10] * 4 + [31] * 3
+    live = projection_state()
+    call_command("rebuild_projections", "--no-progress", stdout=io.StringIO())
+    assert projection_state() == live
+
+
 def test_balance_as_of_a_day_and_as_known_at_a_time_across_a_correction(unique):
     account = f"custody:alpaca:{unique}"
     march_30 = datetime(2026, 3, 30, 20, 0, tzinfo=UTC)
