@@ -105,6 +105,7 @@ class _Prepared:
 
     stream_type: str
     stream_id: str
+    key: str  # "type/id", made once per stream
     expected_version: int | None
     event_type: str
     schema_version: int
@@ -165,7 +166,7 @@ def append_many(
                     projections.apply_app_projectors(recorded)
     if earlier is not None:
         return AppendResult(earlier["first_position"], earlier["last_position"], earlier["stream_versions"], replayed=True)
-    versions = {stream_key(e.stream_type, e.stream_id): e.version for e in recorded}
+    versions = {p.key: e.version for p, e in zip(prepared, recorded)}
     return AppendResult(recorded[0].position, recorded[-1].position, versions, False, tuple(recorded))
 
 
@@ -212,11 +213,11 @@ def _prepare(appends: Sequence[StreamAppend]) -> list[_Prepared]:
         if not stream.events:
             raise InvalidEvent("no_events", f"no events for stream {key}")
         for event in stream.events:
-            prepared.append(_prepare_event(stream, event))
+            prepared.append(_prepare_event(stream, key, event))
     return prepared
 
 
-def _prepare_event(stream: StreamAppend, event: NewEvent) -> _Prepared:
+def _prepare_event(stream: StreamAppend, key: str, event: NewEvent) -> _Prepared:
     if not isinstance(event.event_type, str) or not EVENT_TYPE_RE.match(event.event_type):
         raise InvalidEvent("invalid_event_type", f"event type {event.event_type!r} must be lower_snake (dots allowed)")
     if not isinstance(event.schema_version, int) or not 1 <= event.schema_version <= 1000:
@@ -246,7 +247,7 @@ def _prepare_event(stream: StreamAppend, event: NewEvent) -> _Prepared:
         detail = ", ".join(f"{asset} by {canonical.decimal_str(total)}" for asset, total in sorted(unbalanced.items()))
         raise UnbalancedPostings(f"postings of {event.event_type} do not sum to zero: off {detail}")
     postings_json = canonical.postings_json([(a, s, text) for a, s, _, text in postings])
-    return _Prepared(stream.stream_type, stream.stream_id, stream.expected_version, event.event_type,
+    return _Prepared(stream.stream_type, stream.stream_id, key, stream.expected_version, event.event_type,
                      event.schema_version, payload, payload_json, postings, postings_json, event.effective_at)
 
 
@@ -265,7 +266,7 @@ def _request_fingerprint(prepared: list[_Prepared], meta: dict[str, Any]) -> dic
         "metadata": meta,
         "events": [
             {
-                "stream": stream_key(p.stream_type, p.stream_id),
+                "stream": p.key,
                 "expected_version": p.expected_version,
                 "event_type": p.event_type,
                 "schema_version": p.schema_version,
@@ -294,7 +295,7 @@ def _write(prepared: list[_Prepared], meta: dict[str, Any], idempotency_key: str
     except psycopg.Error as exc:
         if exc.sqlstate == STALE_VERSION_SQLSTATE:
             detail = canonical.loads(exc.diag.message_detail)
-            expected = next(p.expected_version for p in prepared if stream_key(p.stream_type, p.stream_id) == detail["stream"])
+            expected = next(p.expected_version for p in prepared if p.key == detail["stream"])
             raise ConcurrencyError(detail["stream"], expected, detail["actual"]) from None
         raise
 
@@ -353,23 +354,22 @@ def _write_large(prepared: list[_Prepared], meta: dict[str, Any], idempotency_ke
     """Many events: lock and read the head in one round trip, then hash in Python while COPY streams the rows
     (PostgreSQL stores one chunk while Python hashes the next: two cores at work, not one after the other),
     then project."""
-    streams = list(dict.fromkeys((p.stream_type, p.stream_id) for p in prepared))
+    streams = {p.key: (p.stream_type, p.stream_id) for p in prepared}
     with connection.connection.cursor() as cursor:
         cursor.execute(
             "SELECT clock, head_position, head_hash, head_recorded_at, versions::text, earlier::text"
             " FROM ledger_begin_append(%s::jsonb, %s, %s)",
-            [canonical.dumps(streams), IDEMPOTENCY_SCOPE, idempotency_key],
+            [canonical.dumps(list(streams.values())), IDEMPOTENCY_SCOPE, idempotency_key],
             prepare=True,
         )
         now, head_position, head_hash, head_recorded_at, versions_json, earlier_json = cursor.fetchone()
         if earlier_json is not None:
             return [], _earlier_result(earlier_json, idempotency_key, request_hash)
-        versions = {stream_key(*stream): 0 for stream in streams}  # the answer names only streams that exist
+        versions = dict.fromkeys(streams, 0)  # the answer names only the streams that exist
         versions.update(canonical.loads(versions_json))
         for p in prepared:
-            actual = versions[stream_key(p.stream_type, p.stream_id)]
-            if p.expected_version is not None and actual != p.expected_version:
-                raise ConcurrencyError(stream_key(p.stream_type, p.stream_id), p.expected_version, actual)
+            if p.expected_version is not None and versions[p.key] != p.expected_version:
+                raise ConcurrencyError(p.key, p.expected_version, versions[p.key])
 
         recorded_at = max(now, head_recorded_at) if head_recorded_at else now  # never goes backwards
         recorded_at_text, meta_json = canonical.timestamp_str(recorded_at), canonical.dumps(meta)
@@ -380,7 +380,7 @@ def _write_large(prepared: list[_Prepared], meta: dict[str, Any], idempotency_ke
                        [recorded[0].position, recorded[-1].position, projections.names()])
         if idempotency_key is not None:
             result = {"first_position": recorded[0].position, "last_position": recorded[-1].position,
-                      "stream_versions": {stream_key(e.stream_type, e.stream_id): e.version for e in recorded}}
+                      "stream_versions": {p.key: e.version for p, e in zip(prepared, recorded)}}
             cursor.execute(
                 "INSERT INTO ledger_idempotency (scope, key, request_hash, result, created_at) VALUES (%s, %s, %s, %s::jsonb, %s)",
                 [IDEMPOTENCY_SCOPE, idempotency_key, request_hash, canonical.dumps(result), recorded[0].recorded_at],
@@ -403,17 +403,17 @@ def _chain(prepared: list[_Prepared], meta: dict[str, Any], meta_json: str, vers
     caller sends each chunk to PostgreSQL before the next one is hashed."""
     for p in prepared:
         position += 1
-        key = stream_key(p.stream_type, p.stream_id)
-        versions[key] += 1
+        versions[p.key] += 1
+        version = versions[p.key]
         effective_at_text = canonical.timestamp_str(p.effective_at) if p.effective_at else recorded_at_text
         digest = canonical.event_hash_from_parts(
-            position=position, stream_type=p.stream_type, stream_id=p.stream_id, version=versions[key],
+            position=position, stream_type=p.stream_type, stream_id=p.stream_id, version=version,
             event_type=p.event_type, schema_version=p.schema_version, payload_json=p.payload_json,
             metadata_json=meta_json, recorded_at=recorded_at_text, effective_at=effective_at_text,
             postings_json=p.postings_json, prev_hash=prev_hash,
         )
         event = RecordedEvent(
-            position, p.stream_type, p.stream_id, versions[key], p.event_type, p.schema_version, p.payload, meta,
+            position, p.stream_type, p.stream_id, version, p.event_type, p.schema_version, p.payload, meta,
             recorded_at, p.effective_at or recorded_at, tuple(Posting(a, s, m) for a, s, m, _ in p.postings),
             prev_hash, digest,
         )

@@ -200,9 +200,9 @@ def test_a_batch_pauses_the_cycle_collector_and_leaves_it_as_it_found_it(unique,
     seen_during_batch = []
     prepare_event = store._prepare_event
 
-    def watching(stream, event):
+    def watching(stream, key, event):
         seen_during_batch.append(gc.isenabled())
-        return prepare_event(stream, event)
+        return prepare_event(stream, key, event)
 
     monkeypatch.setattr(store, "_prepare_event", watching)
     legs = [Posting(f"x:{unique}", "AAPL", Decimal(1)), Posting(f"y:{unique}", "AAPL", Decimal(-1))]
