@@ -23,9 +23,10 @@ from . import services
 from .models import AggregatorContract, Break, InstrumentResult, ReconciliationRun
 
 REPORT_FORMATS = {
-    "json": (services.render_json, "application/json"),
-    "csv": (services.render_csv, "text/csv"),
-    "html": (services.render_html, "text/html"),
+    "json": (services.render_json, "application/json; charset=utf-8"),
+    "csv": (services.render_csv, "text/csv; charset=utf-8"),
+    "html": (services.render_html, "text/html; charset=utf-8"),
+    "pdf": (services.render_pdf, "application/pdf"),
 }
 
 
@@ -56,7 +57,7 @@ class ReconciliationRunAdmin(EventSourcedAdmin):
             raise PermissionDenied
         run = get_object_or_404(ReconciliationRun, run_id=run_id)
         render, content_type = REPORT_FORMATS[fmt]
-        response = HttpResponse(render(run.run_id), content_type=f"{content_type}; charset=utf-8")
+        response = HttpResponse(render(run.run_id), content_type=content_type)
         if fmt != "html":
             response["Content-Disposition"] = f'attachment; filename="reconciliation-{run.run_id}.{fmt}"'
         return response

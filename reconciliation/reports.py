@@ -1,4 +1,5 @@
-"""Run reports: machine-readable (JSON, CSV) and human-readable (HTML), from the run's read models and events.
+"""Run reports: machine-readable (JSON, CSV) and human-readable (HTML; PDF in pdf_report.py), from the run's read
+models and events.
 
 Every figure is the one the run recorded in its `instrument_reconciled` events, so a report can be checked
 line by line against an export of the ledger. Decimals are strings in JSON and plain numbers in CSV.

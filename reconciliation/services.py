@@ -21,7 +21,8 @@ Breaks (actor "user:<username>"):
     open_breaks() -> QuerySet[Break]                                  open and acknowledged, newest first
 
 Reports and proof of reserves:
-    run_report(run_id) -> dict; render_json(run_id) / render_csv(run_id) / render_html(run_id) -> str
+    run_report(run_id) -> dict; render_json(run_id) / render_csv(run_id) / render_html(run_id) -> str;
+        render_pdf(run_id) -> bytes (landscape A4, the same bytes every time for the same run)
     proof_of_reserves(token_symbol) -> dict                           UnknownToken, NoReconciliationYet
 
 Aggregator contracts (supply reads): deploy_aggregator(network, *, actor) -> AggregatorContract
@@ -43,6 +44,7 @@ from .checks import FoundBreak
 from .errors import RunAlreadyInProgress
 from .locks import check_scope_free
 from .models import Break, ReconciliationRun
+from .pdf_report import render_pdf
 from .proof import proof_of_reserves
 from .reports import get_run, render_csv, render_html, render_json, run_report
 from .runs import InstrumentSummary, RunResult, resolve_scope, run_reconciliation
@@ -50,7 +52,8 @@ from .runs import InstrumentSummary, RunResult, resolve_scope, run_reconciliatio
 __all__ = [
     "BreakOutcome", "FoundBreak", "InstrumentSummary", "RunAlreadyInProgress", "RunResult", "acknowledge_break",
     "deploy_aggregator", "get_break", "get_run", "latest_run", "open_breaks", "proof_of_reserves", "render_csv",
-    "render_html", "render_json", "resolve_break", "run_reconciliation", "run_report", "start_reconciliation",
+    "render_html", "render_json", "render_pdf", "resolve_break", "run_reconciliation", "run_report",
+    "start_reconciliation",
 ]
 
 

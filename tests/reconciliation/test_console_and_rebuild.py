@@ -57,10 +57,16 @@ def test_a_runs_reports_download_from_the_console(admin_client, unbacked):
     run_id = unbacked.last_run_id
     csv_report = admin_client.get(reverse("admin:reconciliation_run_report", args=[run_id, "csv"]))
     html_report = admin_client.get(reverse("admin:reconciliation_run_report", args=[run_id, "html"]))
+    pdf_report = admin_client.get(reverse("admin:reconciliation_run_report", args=[run_id, "pdf"]))
 
-    assert csv_report.status_code == 200 and csv_report["Content-Type"].startswith("text/csv")
+    assert csv_report.status_code == 200 and csv_report["Content-Type"] == "text/csv; charset=utf-8"
+    assert csv_report["Content-Disposition"] == f'attachment; filename="reconciliation-{run_id}.csv"'
     assert unbacked.symbol in csv_report.content.decode()
-    assert html_report.status_code == 200 and run_id in html_report.content.decode()
+    assert html_report.status_code == 200 and html_report["Content-Type"] == "text/html; charset=utf-8"
+    assert run_id in html_report.content.decode() and not html_report.has_header("Content-Disposition")
+    assert pdf_report.status_code == 200 and pdf_report["Content-Type"] == "application/pdf"
+    assert pdf_report["Content-Disposition"] == f'attachment; filename="reconciliation-{run_id}.pdf"'
+    assert pdf_report.content.startswith(b"%PDF")
     assert admin_client.get(reverse("admin:reconciliation_reconciliationrun_change", args=[run_id])).status_code == 200
 
 

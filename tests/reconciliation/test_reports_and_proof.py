@@ -1,14 +1,16 @@
-"""What a run leaves behind for people and machines: JSON, CSV and HTML reports, and the public proof of reserves."""
+"""What a run leaves behind for people and machines: JSON, CSV, HTML and PDF reports, and the public proof of
+reserves."""
 from __future__ import annotations
 
 import csv
 import io
 import json
 import pytest
+from pypdf import PdfReader
 
 from ledger import store
 from ledger.canonical import GENESIS_HASH, sha256_hex
-from reconciliation import services
+from reconciliation import pdf_report, reports, services
 from reconciliation.errors import NoReconciliationYet, UnknownToken
 
 from .conftest import NETWORK
@@ -52,6 +54,46 @@ def test_the_html_report_is_readable_by_a_person(backed_token):
 
     assert f"Reconciliation run {result.run_id}" in page and backed_token.symbol in page
     assert "ledger_drift" in page and "unbacked_supply" in page and result.events_sha256 in page
+
+
+def pdf_text(pdf: bytes) -> str:
+    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+
+
+def test_the_pdf_report_carries_the_runs_figures_and_the_hash_of_its_events(backed_token):
+    backed_token.mint_bypassing_the_system(4)
+    result = services.run_reconciliation([backed_token.symbol])
+
+    pdf = services.render_pdf(result.run_id)
+
+    assert pdf.startswith(b"%PDF")
+    text = pdf_text(pdf)
+    assert f"Reconciliation run {result.run_id}" in text and backed_token.symbol in text
+    assert "unbacked_supply" in text and "unknown_mint" in text and result.events_sha256 in text
+    instruments = [line.strip() for line in text[text.index("Explanation\n"):].splitlines()]
+    # symbol, status, custody, tokens outstanding, supply on the network, ledger custody and supply, in flight,
+    # difference: the run's canonical strings in the columns of the HTML report
+    assert instruments[1:11] == [backed_token.symbol, "breaks", "100", "104", "104", "100", "100", "0", "0", "-4"]
+    metadata = PdfReader(io.BytesIO(pdf)).metadata
+    assert (metadata.title, metadata.author) == (f"Reconciliation run {result.run_id}", "shareledger")
+
+
+def test_the_same_run_renders_to_the_same_pdf_bytes(backed_token):
+    result = services.run_reconciliation([backed_token.symbol])
+
+    assert services.render_pdf(result.run_id) == services.render_pdf(result.run_id)
+
+
+def test_free_text_outside_helvetica_and_markup_characters_do_not_break_the_pdf(backed_token, monkeypatch):
+    result = services.run_reconciliation([backed_token.symbol])
+    report = reports.run_report(result.run_id)
+    report["instruments"][0]["explanation"] = "custody → chain: café <b>&</b> 株式"
+    report["sources"][0]["detail"] = "broker said <timeout> & gave up"
+    monkeypatch.setattr(pdf_report, "run_report", lambda run_id: report)
+
+    text = pdf_text(services.render_pdf(result.run_id))
+
+    assert "custody → chain: café <b>&</b>" in text and "broker said <timeout> & gave up" in text
 
 
 def test_the_proof_of_reserves_shows_backing_and_can_be_checked_against_the_ledger_events(backed_token):
