@@ -175,7 +175,7 @@ def _cycle_collector_paused() -> Iterator[None]:
     """Pause Python's cycle collector while a batch is prepared and written. A batch allocates hundreds of
     thousands of small objects that form no reference cycles (strings, tuples, frozen dataclasses), so
     reference counting frees them all; left on, the collector runs every few hundred allocations and its
-    older generations walk the whole process heap. Measured: about a third of a 5,000-event batch's time
+    older generations walk the whole process heap. Measured: about a fifth of a 5,000-event batch's time
     (docs/performance.md). Switched back on, if it was on, however the append ends. Process-wide, so other
     threads skip cycle collection for as long as the batch takes: memory, never correctness."""
     was_enabled = gc.isenabled()
