@@ -33,6 +33,7 @@ class VerifyResult:
     bad_position: int | None = None
     problem: str | None = None
     snapshots_checked: int | None = None  # None: not checked (a run that does not start at position 1)
+    balances_checked: int | None = None  # None: not checked (a run that does not cover the whole log)
 
     def summary(self) -> str:
         if self.ok:
@@ -41,10 +42,13 @@ class VerifyResult:
             snapshots = ("" if self.snapshots_checked is None
                          else "; no balance snapshots yet" if self.snapshots_checked == 0
                          else f"; {self.snapshots_checked} balance snapshots match their postings")
+            balances = ("" if self.balances_checked is None
+                        else f"; {self.balances_checked} current balances match their postings")
             return (f"ledger OK: {self.events_checked} events verified, positions {self.first_position}.."
-                    f"{self.last_position}, head hash {self.head_hash}; immutability triggers installed{snapshots}")
-        where = f"at position {self.bad_position}" if self.bad_position is not None else "(schema)"
-        return f"ledger BROKEN {where}: {self.problem}"
+                    f"{self.last_position}, head hash {self.head_hash}; immutability triggers installed"
+                    f"{snapshots}{balances}")
+        where = f" at position {self.bad_position}" if self.bad_position is not None else ""
+        return f"ledger BROKEN{where}: {self.problem}"
 
 
 def missing_triggers() -> list[str]:
@@ -61,7 +65,8 @@ def verify(from_position: int = 1, to_position: int | None = None,
            progress: Callable[[int], None] | None = None) -> VerifyResult:
     """Walk the log in order: positions contiguous, prev_hash links, hash recomputed, postings balanced per
     asset and stamped with their event's times. Stops at the first bad position. A run from position 1 also
-    checks every balance snapshot up to the last verified position against the postings."""
+    checks every balance snapshot up to the last verified position against the postings, and a run over the
+    whole log (no `to_position`) every current balance."""
     missing = missing_triggers()
     if missing:
         return VerifyResult(False, 0, None, None, None, None, f"immutability triggers missing or disabled: {', '.join(missing)}")
@@ -95,7 +100,12 @@ def verify(from_position: int = 1, to_position: int | None = None,
             return VerifyResult(False, checked, first, last, head_hash, position,
                                 f"balance snapshot of {account} in {asset} says {canonical.decimal_str(stored)},"
                                 f" its postings sum to {canonical.decimal_str(expected)}")
-        return VerifyResult(True, checked, first, last, head_hash, snapshots_checked=snapshots)
+        if to_position is not None:
+            return VerifyResult(True, checked, first, last, head_hash, snapshots_checked=snapshots)
+        balances, problem = _check_balances()
+        if problem:
+            return VerifyResult(False, checked, first, last, head_hash, None, problem, snapshots)
+        return VerifyResult(True, checked, first, last, head_hash, snapshots_checked=snapshots, balances_checked=balances)
 
 
 # Snapshots are derived data, but point-in-time reads start from them (ledger/balances.py): a wrong one would
@@ -128,6 +138,41 @@ def _check_snapshots(through: int) -> tuple[int, int | None, str | None, str | N
     with connection.cursor() as cursor:
         cursor.execute(_CHECK_SNAPSHOTS, [through])
         return cursor.fetchone()
+
+
+# Reconciliation and the partner API read current balances from this projection, which is derived data that
+# any connection allowed to write could edit: a wrong balance would have a reconciliation hold the broker and
+# the chain against a figure the postings never said. Every balance must equal the sum of its account's
+# postings, and every account with postings must have one. One statement is one snapshot, and appends move
+# the projection in the same transaction as the postings, so no append can fall between the two sides.
+_CHECK_BALANCES = """
+WITH compared AS (
+    SELECT coalesce(s.account, b.account) AS account, coalesce(s.asset, b.asset) AS asset,
+           b.balance AS stored, s.total AS expected
+      FROM (SELECT account, asset, sum(amount) AS total FROM ledger_posting GROUP BY account, asset) s
+      FULL JOIN ledger_account_balance b ON b.account = s.account AND b.asset = s.asset
+)
+SELECT (SELECT count(*) FROM compared), wrong.*
+  FROM (SELECT 1) one
+  LEFT JOIN LATERAL (SELECT c.account, c.asset, c.stored, c.expected FROM compared c
+                      WHERE c.stored IS DISTINCT FROM c.expected
+                      ORDER BY c.account, c.asset LIMIT 1) wrong ON true
+"""
+
+
+def _check_balances() -> tuple[int, str | None]:
+    """(current balances checked, what is wrong with the first wrong one or None)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_CHECK_BALANCES)
+        checked, account, asset, stored, expected = cursor.fetchone()
+    if account is None:
+        return checked, None
+    if stored is None:
+        return checked, f"no current balance for {account} in {asset}, whose postings sum to {canonical.decimal_str(expected)}"
+    if expected is None:
+        return checked, f"current balance of {account} in {asset} says {canonical.decimal_str(stored)}, but it has no postings"
+    return checked, (f"current balance of {account} in {asset} says {canonical.decimal_str(stored)},"
+                     f" its postings sum to {canonical.decimal_str(expected)}")
 
 
 def _check(event, expected_position: int, expected_prev: str) -> str | None:

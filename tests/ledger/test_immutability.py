@@ -123,6 +123,35 @@ def test_verify_ledger_reports_missing_triggers():
     assert "ledger_event.ledger_event_no_truncate" in err.getvalue()
 
 
+@pytest.mark.parametrize(("sql", "problem"), [
+    ("UPDATE ledger_account_balance SET balance = balance + 1 WHERE account = %(account)s",
+     "current balance of {account} in AAPL says 11, its postings sum to 10"),
+    ("DELETE FROM ledger_account_balance WHERE account = %(account)s",
+     "no current balance for {account} in AAPL, whose postings sum to 10"),
+    ("INSERT INTO ledger_account_balance (account, asset, balance, last_position) VALUES (%(account)s, 'MSFT', 3, 1)",
+     "current balance of {account} in MSFT says 3, but it has no postings"),
+])
+def test_verify_ledger_checks_every_current_balance_against_the_postings(recorded, unique, sql, problem):
+    """Reconciliation reads current balances from the projection, derived data a connection could edit: a run
+    over the whole log recomputes every balance from the postings and names the first wrong one."""
+    from ledger.verify import verify
+
+    account = f"custody:alpaca:{unique}"
+    intact = verify()
+    assert intact.ok and intact.balances_checked >= 2
+    assert f"; {intact.balances_checked} current balances match their postings" in intact.summary()
+    with connection.cursor() as cursor:  # no trigger guards a projection: only verify does
+        cursor.execute(sql, {"account": account})
+
+    broken = verify()
+    assert not broken.ok and broken.bad_position is None and broken.problem == problem.format(account=account)
+    with pytest.raises(SystemExit) as exit_info:
+        call_command("verify_ledger", "--no-progress", stderr=(err := io.StringIO()))
+    assert exit_info.value.code == 1 and err.getvalue().startswith(f"ledger BROKEN: {broken.problem}")
+    ranged = verify(to_position=recorded.position)  # a run over a range does not vouch for today's balances
+    assert ranged.ok and ranged.balances_checked is None
+
+
 def test_intact_ledger_verifies_and_its_export_verifies_standalone(recorded, tmp_path):
     out = io.StringIO()
     call_command("verify_ledger", "--no-progress", stdout=out)
