@@ -7,8 +7,8 @@ from ledger.verify import verify
 
 
 class Command(BaseCommand):
-    help = ("Recompute the hash chain, check postings balance and that immutability triggers are installed; over"
-            " the whole log, also that balance snapshots and current balances match the postings.")
+    help = ("Recompute the hash chain, check postings balance and that immutability triggers are installed; from"
+            " position 1, also that balance snapshots (and without --to, current balances) match the postings.")
 
     def add_arguments(self, parser):
         parser.add_argument("--from", dest="from_position", type=int, default=1)
