@@ -1,4 +1,5 @@
-"""Balance reads: current (from the projection) and bi-temporal point-in-time (from postings).
+"""Balance reads: current (from the projection); bi-temporal point-in-time, and summed for proofs (from the
+postings).
 
 `as_of` is valid time: "holdings on 2026-03-30" counts postings effective at or before it.
 `known_at` is transaction time: "what the ledger said on 2026-03-31" ignores postings recorded later,
@@ -19,6 +20,7 @@ postings by when they were recorded (recorded_at never goes backwards along posi
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -122,6 +124,21 @@ def _as_of(cursor, account: str, asset: str, as_of: datetime, known: int, by_as_
     )
     early, recorded_soon_after, recorded_late = cursor.fetchone()
     return base - early + recorded_soon_after + recorded_late
+
+
+def summed_balances(prefixes: Sequence[str], *, as_of: datetime | None = None) -> list[tuple[str, str, Decimal]]:
+    """Non-zero balances of every account under any of these path prefixes, summed from the postings
+    themselves (immutable, hash-chained) rather than read from the projection, which is derived data a
+    connection could edit: for proofs such as the nightly reconciliation. One statement, so one instant of the
+    log; with `as_of`, only the postings effective by then. Costs one pass over the matching postings."""
+    effective = "effective_at <= %s AND " if as_of is not None else ""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT account, asset, sum(amount) FROM ledger_posting WHERE {effective}("
+            + " OR ".join(["starts_with(account, %s)"] * len(prefixes)) + ") GROUP BY account, asset HAVING sum(amount) <> 0",
+            [*([as_of] if as_of is not None else []), *prefixes],
+        )
+        return [(account, asset, normalize_decimal(amount)) for account, asset, amount in cursor.fetchall()]
 
 
 def balances_with_prefix(prefix: str, asset: str | None = None) -> dict[tuple[str, str], Decimal]:

@@ -140,11 +140,11 @@ def _check_snapshots(through: int) -> tuple[int, int | None, str | None, str | N
         return cursor.fetchone()
 
 
-# Reconciliation and the partner API read current balances from this projection, which is derived data that
-# any connection allowed to write could edit: a wrong balance would have a reconciliation hold the broker and
-# the chain against a figure the postings never said. Every balance must equal the sum of its account's
-# postings, and every account with postings must have one. One statement is one snapshot, and appends move
-# the projection in the same transaction as the postings, so no append can fall between the two sides.
+# The partner API, the console and the corporate-action runs read current balances from this projection,
+# which is derived data any connection allowed to write could edit: a wrong balance would show a figure the
+# postings never said (reconciliation sums the postings itself). Every balance must equal the sum of its
+# account's postings, and every account with postings must have one. One statement is one snapshot, and
+# appends move the projection in the same transaction as the postings, so none can fall between the two.
 _CHECK_BALANCES = """
 WITH compared AS (
     SELECT coalesce(s.account, b.account) AS account, coalesce(s.asset, b.asset) AS asset,

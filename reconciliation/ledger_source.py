@@ -2,8 +2,8 @@
 
 All the balances a run compares come from ONE statement, so they describe one instant of the log even while
 issuance keeps appending (several prefix reads could straddle an append that moves shares from
-`partner:*:pending-mint` to `chain:*:supply`). Current runs read the balance projection; runs with an
-`as_of` sum postings effective at or before it.
+`partner:*:pending-mint` to `chain:*:supply`). They are summed from the postings, all of them for a current
+run, those effective at or before it for a run with an `as_of`.
 """
 from __future__ import annotations
 
@@ -13,14 +13,10 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import connection
-from django.db.models import Q
 from django.utils import timezone
 
 from ledger import store
-from ledger.balances import balance
-from ledger.canonical import normalize_decimal
-from ledger.models import AccountBalance
+from ledger.balances import balance, summed_balances
 
 from .readings import OK, SourceReading, data_sha256
 
@@ -63,7 +59,7 @@ class LedgerReading:
 
 def read_ledger(symbols: set[str], as_of: datetime | None) -> LedgerReading:
     head = store.head_position()
-    rows = _balances(as_of)
+    rows = summed_balances(PREFIXES, as_of=as_of)  # from the postings, not the editable projection
     instruments: dict[str, InstrumentLedger] = defaultdict(InstrumentLedger)
     dividend_accounts: list[tuple[str, str, str, Decimal]] = []
     for account, asset, amount in rows:
@@ -92,23 +88,6 @@ def read_ledger(symbols: set[str], as_of: datetime | None) -> LedgerReading:
         facts={"head_position": head},
     )
     return LedgerReading(reading, dict(instruments))
-
-
-def _balances(as_of: datetime | None) -> list[tuple[str, str, Decimal]]:
-    if as_of is None:
-        prefixes = Q()
-        for prefix in PREFIXES:
-            prefixes |= Q(account__startswith=prefix)
-        rows = AccountBalance.objects.filter(prefixes).exclude(balance=0).values_list("account", "asset", "balance")
-        return [(account, asset, normalize_decimal(amount)) for account, asset, amount in rows]
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT account, asset, sum(amount) FROM ledger_posting"
-            " WHERE effective_at <= %s AND (" + " OR ".join(["account LIKE %s"] * len(PREFIXES)) + ")"
-            " GROUP BY account, asset HAVING sum(amount) <> 0",
-            [as_of, *(prefix + "%" for prefix in PREFIXES)],
-        )
-        return [(account, asset, normalize_decimal(amount)) for account, asset, amount in cursor.fetchall()]
 
 
 def _add_undistributed_dividends(instruments: dict[str, InstrumentLedger],

@@ -86,6 +86,23 @@ def test_shares_taken_out_at_the_broker_without_the_ledger_knowing_is_a_break(ba
     assert "reports 90 shares" in drift.detail and "says 100" in drift.detail
 
 
+def test_an_edited_balance_projection_cannot_hide_a_break(backed_token):
+    """The ledger's side of the proof is summed from the hash-chained postings, not read from the balance
+    projection, which any connection allowed to write could edit to match a broker that lost shares."""
+    from django.db import connection
+
+    backed_token.broker.adjust_position(backed_token.symbol, "-10")
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE ledger_account_balance SET balance = balance - 10 WHERE account = %s",
+                       [f"custody:{backed_token.account.name}:{backed_token.symbol}"])
+        assert cursor.rowcount == 1
+
+    result = services.run_reconciliation([backed_token.symbol])
+
+    assert breaks_of(result)["ledger_drift"] == ("critical", Decimal(10), True)
+    assert "says 100" in Break.objects.get(kind="ledger_drift", symbol=backed_token.symbol).detail
+
+
 def test_a_broker_that_does_not_answer_makes_the_run_incomplete_and_never_a_false_break(backed_token):
     backed_token.broker.adjust_position(backed_token.symbol, "-10")  # a real difference nobody can see today
     backed_token.account.base_url = closed_port_url()
