@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Protocol
 
 from django.db import connection
 
+from . import cycle_collector
+
 if TYPE_CHECKING:
     from .store import RecordedEvent
 
@@ -88,11 +90,12 @@ def rebuild(batch_size: int = 5000, progress: Callable[[int], None] | None = Non
     for projector in _projectors.values():
         projector.reset()
     if _projectors:
-        for batch in iter_all(batch_size=batch_size):
-            for projector in _projectors.values():
-                projector.apply(batch)
-            if progress:
-                progress(len(batch))
+        with cycle_collector.paused():
+            for batch in iter_all(batch_size=batch_size):
+                for projector in _projectors.values():
+                    projector.apply(batch)
+                if progress:
+                    progress(len(batch))
         _save_checkpoints(list(_projectors), head)
     elif progress:
         progress(head)

@@ -19,7 +19,6 @@ in autocommit: PostgreSQL commits it, durably, before it answers (one round trip
 """
 from __future__ import annotations
 
-import gc
 import re
 from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
@@ -32,7 +31,7 @@ from typing import Any
 import psycopg
 from django.db import connection, transaction
 
-from . import canonical, projections
+from . import canonical, cycle_collector, projections
 from .errors import ConcurrencyError, IdempotencyConflict, InvalidEvent, UnbalancedPostings
 from .streams import check_stream_type
 
@@ -150,7 +149,7 @@ def append_many(
     nothing; the same key with a different request raises IdempotencyConflict.
     """
     batch = sum(len(stream.events) for stream in appends) > SERVER_SIDE_MAX_EVENTS
-    with _cycle_collector_paused() if batch else nullcontext():
+    with cycle_collector.paused() if batch else nullcontext():
         prepared = _prepare(appends)
         meta = _prepare_metadata(metadata)
         request_hash = None
@@ -168,23 +167,6 @@ def append_many(
         return AppendResult(earlier["first_position"], earlier["last_position"], earlier["stream_versions"], replayed=True)
     versions = {p.key: e.version for p, e in zip(prepared, recorded)}
     return AppendResult(recorded[0].position, recorded[-1].position, versions, False, tuple(recorded))
-
-
-@contextmanager
-def _cycle_collector_paused() -> Iterator[None]:
-    """Pause Python's cycle collector while a batch is prepared and written. A batch allocates hundreds of
-    thousands of small objects that form no reference cycles (strings, tuples, frozen dataclasses), so
-    reference counting frees them all; left on, the collector runs every few hundred allocations and its
-    older generations walk the whole process heap. Measured: about a fifth of a 5,000-event batch's time
-    (docs/performance.md). Switched back on, if it was on, however the append ends. Process-wide, so other
-    threads skip cycle collection for as long as the batch takes: memory, never correctness."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _is_one_statement(prepared: list[_Prepared]) -> bool:

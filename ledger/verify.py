@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from django.db import connection, transaction
 
-from . import canonical
+from . import canonical, cycle_collector
 from .log_scan import scan
 
 # (table, trigger) pairs installed by migrations/0002_database_invariants.py; keep the two in sync.
@@ -74,7 +74,7 @@ def verify(from_position: int = 1, to_position: int | None = None,
     checked = 0
     first = last = None
     head_hash = None
-    with transaction.atomic():
+    with transaction.atomic(), cycle_collector.paused():
         with connection.cursor() as cursor:
             cursor.execute("SELECT hash FROM ledger_event WHERE position = %s", [from_position - 1])
             row = cursor.fetchone()
