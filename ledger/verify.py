@@ -95,11 +95,9 @@ def verify(from_position: int = 1, to_position: int | None = None,
                 progress(10000)
         if from_position > 1 or last is None:
             return VerifyResult(True, checked, first, last, head_hash)
-        snapshots, position, account, asset, stored, expected = _check_snapshots(last)
-        if position is not None:
-            return VerifyResult(False, checked, first, last, head_hash, position,
-                                f"balance snapshot of {account} in {asset} says {canonical.decimal_str(stored)},"
-                                f" its postings sum to {canonical.decimal_str(expected)}")
+        snapshots, position, problem = _check_snapshots(last)
+        if problem:
+            return VerifyResult(False, checked, first, last, head_hash, position, problem)
         if to_position is not None:
             return VerifyResult(True, checked, first, last, head_hash, snapshots_checked=snapshots)
         balances, problem = _check_balances()
@@ -133,11 +131,15 @@ SELECT (SELECT count(*) FROM checked), wrong.*
 """
 
 
-def _check_snapshots(through: int) -> tuple[int, int | None, str | None, str | None, Decimal | None, Decimal | None]:
-    """(snapshots checked, then position, account, asset, stored and recomputed balance of the first wrong one)."""
+def _check_snapshots(through: int) -> tuple[int, int | None, str | None]:
+    """(snapshots checked, then the position of the first wrong one and what is wrong with it, or None)."""
     with connection.cursor() as cursor:
         cursor.execute(_CHECK_SNAPSHOTS, [through])
-        return cursor.fetchone()
+        checked, position, account, asset, stored, expected = cursor.fetchone()
+    if position is None:
+        return checked, None, None
+    return checked, position, (f"balance snapshot of {account} in {asset} says {canonical.decimal_str(stored)},"
+                               f" its postings sum to {canonical.decimal_str(expected)}")
 
 
 # The partner API, the console and the corporate-action runs read current balances from this projection,
