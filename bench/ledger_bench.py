@@ -4,10 +4,11 @@
 
 Prints: batch append (hash chain + postings + projections) vs raw COPY of the same rows into plain tables,
 and the ceiling any append that keeps the ledger's tables has (the same rows COPYed into tables with their
-indexes, constraints and balance trigger); single appends each in its own durable transaction (rate, p50, p99), read against the cheapest durable
-transaction on the same connection (a one-row INSERT in autocommit); verify_ledger and
-rebuild_projections rates over a log of --log-events events; the balance snapshot follower catching up over
-it; balance read latency at that size, also for the one account every event posts to.
+indexes, constraints and balance trigger); single appends each in its own durable transaction (rate, p50,
+p99), read against the cheapest durable transaction on the same connection (a one-row INSERT in
+autocommit); verify_ledger and rebuild_projections rates over a log of --log-events events; the balance
+snapshot follower catching up over it; balance read latency at that size, also for the one account every
+event posts to.
 """
 from __future__ import annotations
 

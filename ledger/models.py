@@ -44,8 +44,8 @@ class Posting(models.Model):
     verify_ledger check that they match the (hashed) event."""
 
     id = models.BigAutoField(primary_key=True)
-    # No FK constraint: PostgreSQL would check it row by row at commit. The statement-level trigger in
-    # migrations 0002 and 0007 (now one query) checks that every new posting belongs to an existing event and carries its times.
+    # No FK constraint: PostgreSQL would check it row by row at commit. The statement-level trigger (migration
+    # 0002, one query since 0007) checks that every new posting belongs to an existing event and carries its times.
     event = models.ForeignKey(Event, on_delete=models.PROTECT, db_column="event_position", related_name="postings",
                               db_constraint=False, db_index=False)  # (event_position, seq) is unique and indexed
     seq = models.SmallIntegerField()
