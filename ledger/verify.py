@@ -1,15 +1,29 @@
 """Recompute the hash chain and check every stored invariant, from the database alone."""
 from __future__ import annotations
 
+import multiprocessing
+import multiprocessing.util
+import os
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import closing
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 
 from . import canonical, cycle_collector
-from .log_scan import scan
+from .log_scan import ScannedEvent, scan
+
+CHUNK_EVENTS = 50_000  # events per chunk when several processes verify: small enough to spread a log evenly
+
+
+def usable_cores() -> int:
+    """The default number of verify workers. A walk and its PostgreSQL backend take turns (the backend formats
+    the next block of rows while the walk waits for it), so one walk keeps about one core busy (measured:
+    docs/performance.md); one worker per core keeps them all busy."""
+    return len(os.sched_getaffinity(0))
+
 
 # (table, trigger) pairs installed by migrations/0002_database_invariants.py; keep the two in sync.
 REQUIRED_TRIGGERS = frozenset({
@@ -62,39 +76,41 @@ def missing_triggers() -> list[str]:
 
 
 def verify(from_position: int = 1, to_position: int | None = None,
-           progress: Callable[[int], None] | None = None) -> VerifyResult:
+           progress: Callable[[int], None] | None = None, *, workers: int = 1,
+           chunk_events: int = CHUNK_EVENTS) -> VerifyResult:
     """Walk the log in order: positions contiguous, prev_hash links, hash recomputed, postings balanced per
     asset and stamped with their event's times. Stops at the first bad position. A run from position 1 also
     checks every balance snapshot up to the last verified position against the postings, and a run over the
-    whole log (no `to_position`) every current balance."""
+    whole log (no `to_position`) every current balance.
+
+    With `workers` > 1 a range longer than `chunk_events` is cut into chunks walked by that many forked
+    processes, each over its own connection, and the chunks are linked here in order; the result is the one a
+    single walk gives. A caller inside a transaction gets one walk: the workers could not see what it has not
+    committed."""
     missing = missing_triggers()
     if missing:
         return VerifyResult(False, 0, None, None, None, None, f"immutability triggers missing or disabled: {', '.join(missing)}")
     from_position = max(from_position, 1)
-    checked = 0
-    first = last = None
-    head_hash = None
+    in_callers_transaction = connection.in_atomic_block
     with transaction.atomic(), cycle_collector.paused():
         with connection.cursor() as cursor:
             cursor.execute("SELECT hash FROM ledger_event WHERE position = %s", [from_position - 1])
             row = cursor.fetchone()
+            cursor.execute("SELECT coalesce(max(position), 0) FROM ledger_event")
+            head = cursor.fetchone()[0]
         expected_prev = row[0] if row else (canonical.GENESIS_HASH if from_position == 1 else None)
         if expected_prev is None:
             return VerifyResult(False, 0, None, None, None, from_position - 1, "event before the range is missing")
-        expected_position = from_position
-        for event in scan(from_position, to_position):
-            problem = _check(event, expected_position, expected_prev)
-            if problem:
-                return VerifyResult(False, checked, first, last, head_hash, event.position, problem)
-            first = first or event.position
-            last = event.position
-            head_hash = expected_prev = event.hash
-            expected_position += 1
-            checked += 1
-            if progress and checked % 10000 == 0:
-                progress(10000)
-        if from_position > 1 or last is None:
-            return VerifyResult(True, checked, first, last, head_hash)
+        last_wanted = head if to_position is None else min(to_position, head)
+        if workers > 1 and not in_callers_transaction and last_wanted - from_position + 1 > chunk_events:
+            with closing(_walk_in_chunks(from_position, last_wanted, workers, chunk_events)) as walks:
+                walked = _link(walks, from_position, expected_prev, progress)
+        else:
+            walked = _link([_walk(scan(from_position, last_wanted), progress)], from_position, expected_prev, None)
+        if not walked.ok or from_position > 1 or walked.last_position is None:
+            return walked
+        checked, first, last, head_hash = (walked.events_checked, walked.first_position, walked.last_position,
+                                           walked.head_hash)
         snapshots, position, problem = _check_snapshots(last)
         if problem:
             return VerifyResult(False, checked, first, last, head_hash, position, problem)
@@ -104,6 +120,88 @@ def verify(from_position: int = 1, to_position: int | None = None,
         if problem:
             return VerifyResult(False, checked, first, last, head_hash, None, problem, snapshots)
         return VerifyResult(True, checked, first, last, head_hash, snapshots_checked=snapshots, balances_checked=balances)
+
+
+@dataclass(frozen=True)
+class _Walk:
+    """One walk over consecutive events, checked against each other but not yet against what came before
+    them: its first event's position and prev_hash are what the walk before it must link to."""
+    checked: int
+    first_position: int | None
+    first_prev_hash: str | None
+    last_position: int | None
+    head_hash: str | None
+    bad_position: int | None = None
+    problem: str | None = None
+
+
+def _walk(events: Iterable[ScannedEvent], progress: Callable[[int], None] | None = None) -> _Walk:
+    checked = 0
+    first = None
+    expected_position = expected_prev = None
+    for event in events:
+        if first is None:
+            first = event
+            expected_position, expected_prev = event.position, event.prev_hash
+        problem = _check(event, expected_position, expected_prev)
+        if problem:
+            return _Walk(checked, first.position, first.prev_hash, expected_position - 1 if checked else None,
+                         expected_prev if checked else None, event.position, problem)
+        expected_prev = event.hash
+        expected_position += 1
+        checked += 1
+        if progress and checked % 10000 == 0:
+            progress(10000)
+    if first is None:
+        return _Walk(0, None, None, None, None)
+    return _Walk(checked, first.position, first.prev_hash, expected_position - 1, expected_prev)
+
+
+def _link(walks: Iterable[_Walk], expected_position: int, expected_prev: str,
+          progress: Callable[[int], None] | None) -> VerifyResult:
+    """Chain walks that follow each other, starting from the event before the range, into one result."""
+    checked = 0
+    first = last = head_hash = None
+    for walk in walks:
+        if walk.first_position is None:
+            continue  # an empty chunk: the next one's first event must link to what came before it
+        problem = _link_problem(walk.first_position, walk.first_prev_hash, expected_position, expected_prev)
+        if problem:
+            return VerifyResult(False, checked, first, last, head_hash, walk.first_position, problem)
+        if walk.checked:
+            first = first or walk.first_position
+            checked += walk.checked
+            last, head_hash = walk.last_position, walk.head_hash
+        if walk.problem:
+            return VerifyResult(False, checked, first, last, head_hash, walk.bad_position, walk.problem)
+        expected_position, expected_prev = walk.last_position + 1, walk.head_hash
+        if progress:
+            progress(walk.checked)
+    return VerifyResult(True, checked, first, last, head_hash)
+
+
+def _walk_in_chunks(first: int, last: int, workers: int, chunk_events: int) -> Iterator[_Walk]:
+    """Walks of consecutive chunks of [first, last], in order, by a pool of forked processes. Stops the pool
+    when the caller stops reading (the first bad chunk)."""
+    chunks = [(start, min(start + chunk_events - 1, last)) for start in range(first, last + 1, chunk_events)]
+    with multiprocessing.get_context("fork").Pool(workers, initializer=_own_connections) as pool:
+        yield from pool.imap(_walk_chunk, chunks)
+        pool.close()  # every chunk walked: let the workers close their connections and exit
+        pool.join()
+
+
+def _own_connections() -> None:
+    """First thing in each forked worker. The connection objects it inherited share their sockets with the
+    parent, which goes on using them: replace them unclosed, so the worker opens a session of its own, and
+    close that session when the worker exits."""
+    for alias in connections:
+        connections[alias] = connections.create_connection(alias)
+    multiprocessing.util.Finalize(None, connections.close_all, exitpriority=0)
+
+
+def _walk_chunk(chunk: tuple[int, int]) -> _Walk:
+    with transaction.atomic():
+        return _walk(scan(*chunk))
 
 
 # Snapshots are derived data, but point-in-time reads start from them (ledger/balances.py): a wrong one would
@@ -177,11 +275,18 @@ def _check_balances() -> tuple[int, str | None]:
                      f" its postings sum to {canonical.decimal_str(expected)}")
 
 
-def _check(event, expected_position: int, expected_prev: str) -> str | None:
-    if event.position != expected_position:
-        return f"gap in positions: expected {expected_position}, found {event.position}"
-    if event.prev_hash != expected_prev:
-        return f"prev_hash {event.prev_hash} does not link to the previous event's hash {expected_prev}"
+def _link_problem(position: int, prev_hash: str, expected_position: int, expected_prev: str) -> str | None:
+    if position != expected_position:
+        return f"gap in positions: expected {expected_position}, found {position}"
+    if prev_hash != expected_prev:
+        return f"prev_hash {prev_hash} does not link to the previous event's hash {expected_prev}"
+    return None
+
+
+def _check(event: ScannedEvent, expected_position: int, expected_prev: str) -> str | None:
+    problem = _link_problem(event.position, event.prev_hash, expected_position, expected_prev)
+    if problem:
+        return problem
     recomputed = canonical.event_hash_from_parts(
         position=event.position, stream_type=event.stream_type, stream_id=event.stream_id, version=event.version,
         event_type=event.event_type, schema_version=event.schema_version,

@@ -1,9 +1,9 @@
 import sys
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from ledger.verify import verify
+from ledger.verify import usable_cores, verify
 
 
 class Command(BaseCommand):
@@ -13,11 +13,15 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--from", dest="from_position", type=int, default=1)
         parser.add_argument("--to", dest="to_position", type=int, default=None)
+        parser.add_argument("--workers", type=int, default=usable_cores(),
+                            help="processes that walk chunks of a long range at once (default: one per usable core)")
         parser.add_argument("--no-progress", action="store_true")
 
-    def handle(self, *args, from_position, to_position, no_progress, **options):
+    def handle(self, *args, from_position, to_position, workers, no_progress, **options):
+        if workers < 1:
+            raise CommandError("--workers must be at least 1")
         with tqdm(unit="ev", disable=no_progress or not sys.stderr.isatty(), file=sys.stderr) as bar:
-            result = verify(from_position, to_position, progress=bar.update)
+            result = verify(from_position, to_position, progress=bar.update, workers=workers)
         if not result.ok:
             self.stderr.write(result.summary())
             sys.exit(1)
