@@ -6,6 +6,7 @@ import multiprocessing.util
 import os
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass
 from decimal import Decimal
@@ -77,13 +78,13 @@ def missing_triggers() -> list[str]:
 
 def verify(from_position: int = 1, to_position: int | None = None,
            progress: Callable[[int], None] | None = None, *, workers: int = 1,
-           chunk_events: int = CHUNK_EVENTS) -> VerifyResult:
+           chunk_events: int | None = None) -> VerifyResult:
     """Walk the log in order: positions contiguous, prev_hash links, hash recomputed, postings balanced per
     asset and stamped with their event's times. Stops at the first bad position. A run from position 1 also
     checks every balance snapshot up to the last verified position against the postings, and a run over the
     whole log (no `to_position`) every current balance.
 
-    With `workers` > 1 a range longer than `chunk_events` is cut into chunks walked by that many forked
+    With `workers` > 1 a range longer than `chunk_events` (default CHUNK_EVENTS) is cut into chunks walked by that many forked
     processes, each over its own connection, and the chunks are linked here in order; the result is the one a
     single walk gives. A caller inside a transaction gets one walk: the workers could not see what it has not
     committed."""
@@ -91,6 +92,7 @@ def verify(from_position: int = 1, to_position: int | None = None,
     if missing:
         return VerifyResult(False, 0, None, None, None, None, f"immutability triggers missing or disabled: {', '.join(missing)}")
     from_position = max(from_position, 1)
+    chunk_events = chunk_events or CHUNK_EVENTS
     in_callers_transaction = connection.in_atomic_block
     with transaction.atomic(), cycle_collector.paused():
         with connection.cursor() as cursor:
@@ -181,13 +183,15 @@ def _link(walks: Iterable[_Walk], expected_position: int, expected_prev: str,
 
 
 def _walk_in_chunks(first: int, last: int, workers: int, chunk_events: int) -> Iterator[_Walk]:
-    """Walks of consecutive chunks of [first, last], in order, by a pool of forked processes. Stops the pool
-    when the caller stops reading (the first bad chunk)."""
+    """Walks of consecutive chunks of [first, last], in order, by a pool of forked processes. Chunks not yet
+    started are cancelled when the caller stops reading (the first bad chunk). A worker that dies (killed, out
+    of memory) raises BrokenProcessPool here instead of leaving the caller waiting for its chunk."""
     chunks = [(start, min(start + chunk_events - 1, last)) for start in range(first, last + 1, chunk_events)]
-    with multiprocessing.get_context("fork").Pool(workers, initializer=_own_connections) as pool:
-        yield from pool.imap(_walk_chunk, chunks)
-        pool.close()  # every chunk walked: let the workers close their connections and exit
-        pool.join()
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"), initializer=_own_connections)
+    try:
+        yield from pool.map(_walk_chunk, chunks)
+    finally:
+        pool.shutdown(cancel_futures=True)
 
 
 def _own_connections() -> None:

@@ -7,6 +7,9 @@ tamper with, however the test ends.
 from __future__ import annotations
 
 import io
+import os
+import signal
+import sys
 from contextlib import contextmanager
 
 import pytest
@@ -14,6 +17,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection, transaction
 
 from ledger import store
+from ledger import verify as verify_module
 from ledger.verify import verify
 
 from .factories import ACTOR, transfer
@@ -144,3 +148,24 @@ def test_verify_ledger_command_uses_workers_and_refuses_zero(first_position):
     assert out.getvalue().startswith("ledger OK")
     with pytest.raises(CommandError, match="--workers must be at least 1"):
         call_command("verify_ledger", "--no-progress", "--workers", "0")
+
+
+_walk_chunk = verify_module._walk_chunk
+_doomed_chunk_start = None
+
+
+def _dies_on_the_doomed_chunk(chunk: tuple[int, int]):
+    """Stands in for verify's chunk walker in the forked workers (patched in before they fork)."""
+    if chunk[0] == _doomed_chunk_start:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return _walk_chunk(chunk)
+
+
+def test_a_worker_that_dies_fails_the_command_instead_of_hanging_it(first_position, monkeypatch):
+    monkeypatch.setattr(sys.modules[__name__], "_doomed_chunk_start", first_position + CHUNK)
+    monkeypatch.setattr(verify_module, "_walk_chunk", _dies_on_the_doomed_chunk)
+    monkeypatch.setattr(verify_module, "CHUNK_EVENTS", CHUNK)
+    with pytest.raises(CommandError, match="verify NOT completed, nothing concluded about the ledger: a worker"):
+        call_command("verify_ledger", "--no-progress", "--workers", "2", "--from", str(first_position))
+    monkeypatch.undo()
+    assert verify(first_position, workers=2, chunk_events=CHUNK).ok  # the next run, with healthy workers

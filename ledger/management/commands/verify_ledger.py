@@ -1,4 +1,5 @@
 import sys
+from concurrent.futures.process import BrokenProcessPool
 
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
@@ -20,8 +21,12 @@ class Command(BaseCommand):
     def handle(self, *args, from_position, to_position, workers, no_progress, **options):
         if workers < 1:
             raise CommandError("--workers must be at least 1")
-        with tqdm(unit="ev", disable=no_progress or not sys.stderr.isatty(), file=sys.stderr) as bar:
-            result = verify(from_position, to_position, progress=bar.update, workers=workers)
+        try:
+            with tqdm(unit="ev", disable=no_progress or not sys.stderr.isatty(), file=sys.stderr) as bar:
+                result = verify(from_position, to_position, progress=bar.update, workers=workers)
+        except BrokenProcessPool as failure:
+            raise CommandError(f"verify NOT completed, nothing concluded about the ledger: a worker process died"
+                               f" ({failure})") from failure
         if not result.ok:
             self.stderr.write(result.summary())
             sys.exit(1)
