@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import os
 import signal
+import subprocess
 import sys
 from contextlib import contextmanager
 
@@ -19,6 +20,8 @@ from django.db import connection, transaction
 from ledger import store
 from ledger import verify as verify_module
 from ledger.verify import verify
+
+from tests.conftest import ROOT
 
 from .factories import ACTOR, transfer
 
@@ -169,3 +172,37 @@ def test_a_worker_that_dies_fails_the_command_instead_of_hanging_it(first_positi
         call_command("verify_ledger", "--no-progress", "--workers", "2", "--from", str(first_position))
     monkeypatch.undo()
     assert verify(first_position, workers=2, chunk_events=CHUNK).ok  # the next run, with healthy workers
+
+
+APPENDER = r"""
+import sys, time
+import django
+django.setup()
+from decimal import Decimal
+from ledger import store
+from ledger.store import NewEvent, Posting
+tag, deadline = sys.argv[1], time.time() + 60
+print("started", flush=True)
+while time.time() < deadline:
+    store.append("journal", f"busy-{tag}", [NewEvent("shares_received", {"qty": "1"},
+                 [Posting(f"custody:alpaca:{tag}", "AAPL", Decimal(1)), Posting(f"equity:{tag}", "AAPL", Decimal(-1))])],
+                 metadata={"actor": "system:test-appender"})
+"""
+
+
+def test_workers_verify_while_another_process_appends(first_position, subprocess_env, unique):
+    """Positions are handed out in commit order, so every chunk up to the head verify read at its start is
+    already committed when a worker reads it, however many appends commit meanwhile."""
+    appender = subprocess.Popen([sys.executable, "-c", APPENDER, unique], env=subprocess_env, cwd=ROOT,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert appender.stdout.readline().strip() == "started"
+        head_before = store.head_position()
+        results = [verify(first_position, workers=2, chunk_events=CHUNK) for _ in range(3)]
+        assert store.head_position() > head_before  # the appender was busy meanwhile
+    finally:
+        appender.kill()
+        appender.communicate()
+    assert all(result.ok for result in results), [result.summary() for result in results]
+    assert results[0].last_position >= head_before
+    assert results[-1].last_position > results[0].last_position
