@@ -185,7 +185,8 @@ def _link(walks: Iterable[_Walk], expected_position: int, expected_prev: str,
 def _walk_in_chunks(first: int, last: int, workers: int, chunk_events: int) -> Iterator[_Walk]:
     """Walks of consecutive chunks of [first, last], in order, by a pool of forked processes. Chunks not yet
     started are cancelled when the caller stops reading (the first bad chunk). A worker that dies (killed, out
-    of memory) raises BrokenProcessPool here instead of leaving the caller waiting for its chunk."""
+    of memory) raises BrokenProcessPool here instead of leaving the caller waiting for its chunk. Forked, not
+    spawned: a worker starts with Django set up and the caller's database settings (a test database's too)."""
     chunks = [(start, min(start + chunk_events - 1, last)) for start in range(first, last + 1, chunk_events)]
     pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"), initializer=_own_connections)
     try:
