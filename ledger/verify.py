@@ -15,6 +15,7 @@ from django.db import connection, connections, transaction
 
 from . import canonical, cycle_collector
 from .log_scan import ScannedEvent, scan
+from .store import head_position
 
 CHUNK_EVENTS = 50_000  # events per chunk when several processes verify: small enough to spread a log evenly
 
@@ -84,10 +85,10 @@ def verify(from_position: int = 1, to_position: int | None = None,
     checks every balance snapshot up to the last verified position against the postings, and a run over the
     whole log (no `to_position`) every current balance.
 
-    With `workers` > 1 a range longer than `chunk_events` (default CHUNK_EVENTS) is cut into chunks walked by that many forked
-    processes, each over its own connection, and the chunks are linked here in order; the result is the one a
-    single walk gives. A caller inside a transaction gets one walk: the workers could not see what it has not
-    committed."""
+    With `workers` > 1 a range longer than `chunk_events` (default CHUNK_EVENTS) is cut into chunks walked by
+    that many forked processes, each over its own connection, and the chunks are linked here in order; the
+    result is the one a single walk gives. A caller inside a transaction gets one walk: the workers could not
+    see what it has not committed."""
     missing = missing_triggers()
     if missing:
         return VerifyResult(False, 0, None, None, None, None, f"immutability triggers missing or disabled: {', '.join(missing)}")
@@ -98,8 +99,7 @@ def verify(from_position: int = 1, to_position: int | None = None,
         with connection.cursor() as cursor:
             cursor.execute("SELECT hash FROM ledger_event WHERE position = %s", [from_position - 1])
             row = cursor.fetchone()
-            cursor.execute("SELECT coalesce(max(position), 0) FROM ledger_event")
-            head = cursor.fetchone()[0]
+        head = head_position()
         expected_prev = row[0] if row else (canonical.GENESIS_HASH if from_position == 1 else None)
         if expected_prev is None:
             return VerifyResult(False, 0, None, None, None, from_position - 1, "event before the range is missing")
