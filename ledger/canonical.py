@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import UTC, datetime
-from decimal import Context, Decimal, InvalidOperation
+from decimal import Context, Decimal, DecimalException, InvalidOperation
 from typing import Any
 
 import orjson
@@ -33,11 +33,17 @@ MAX_SAFE_INTEGER = 2**53 - 1
 
 
 def normalize_decimal(value: Decimal) -> Decimal:
-    """Strip trailing zeros exactly. Decimal.normalize() alone rounds to the context's 28 digits."""
+    """Strip trailing zeros exactly. Decimal.normalize() alone rounds to the context's 28 digits.
+
+    A value beyond the context's exponent range (1E+999999999) raises decimal.Overflow, an ArithmeticError
+    no caller expects: it becomes InvalidEvent, a named refusal, like any other malformed amount."""
     if value == 0:
         return Decimal(0)
     digits = len(value.as_tuple().digits)
-    return value.normalize(EXACT if digits <= EXACT.prec else Context(prec=digits))
+    try:
+        return value.normalize(EXACT if digits <= EXACT.prec else Context(prec=digits))
+    except DecimalException:
+        raise InvalidEvent("invalid_amount", f"{value} is outside the range of exact decimals") from None
 
 
 def decimal_str(value: Decimal) -> str:

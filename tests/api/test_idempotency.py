@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import threading
+from decimal import Decimal
 
+import pytest
 from django.db import connection
 
 from api.models import WebhookEndpoint
 from issuance.models import MintRequest
 from issuance.services import deploy_token
-from ledger import store
+from ledger import idempotency, store
+from ledger.errors import InvalidEvent
 from ledger.models import IdempotencyRecord
 
 from .conftest import onboard
@@ -94,3 +97,9 @@ def test_two_requests_racing_with_one_key_create_one_mint_request(committed_db, 
     assert responses[0].body == responses[1].body
     assert sorted(r.headers["Idempotent-Replayed"] for r in responses) == ["false", "true"]
     assert MintRequest.objects.filter(partner_id=alice.id).count() == 1
+
+
+def test_fingerprinting_a_number_beyond_the_decimal_range_is_a_named_refusal_not_an_overflow():
+    with pytest.raises(InvalidEvent) as refused:
+        idempotency.fingerprint({"method": "POST", "body": {"label": Decimal("1e999999999")}})
+    assert refused.value.code == "invalid_amount"

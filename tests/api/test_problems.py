@@ -16,6 +16,8 @@ from custody.instruments import pause_instrument
 from issuance.services import deploy_token
 from partners.services import create_partner
 
+from tests.conftest import run_python
+
 from .conftest import onboard
 from .support import OPS, PartnerClient, client_for, make_instrument
 
@@ -85,6 +87,43 @@ def test_request_shape_problems(alice):
     typo = expect(alice.api.get("/api/v1/wallets", {"stauts": "allowlisted"}), 400, "unknown_parameter")
     assert "stauts" in typo["detail"]
     expect(alice.api.get("/api/v1/instruments/AAPL", {"limit": "5"}), 400, "unknown_parameter")
+
+
+def test_a_body_nested_too_deep_is_400_malformed_request_and_the_process_survives(subprocess_env, unique):
+    """Run in a child process: with py_ecc's recursion limit of 100000, the C JSON decoder overflows the C
+    stack on such a body and the process dies with SIGSEGV, which would take pytest with it."""
+    partner = onboard(unique, "deep", make_instrument(unique, prefix="D").symbol)
+    code = f"""
+import json, sys, django
+django.setup()
+import py_ecc  # noqa: F401 (raises the recursion limit, as in production)
+from django.test import Client
+from django.test.utils import setup_test_environment
+assert sys.getrecursionlimit() >= 100000
+setup_test_environment()
+body = b'{{"url": ' + b'[' * 100000 + b']' * 100000 + b'}}'
+response = Client().post("/api/v1/webhook-endpoints", body, content_type="application/json",
+                         headers={{"Authorization": "Bearer {partner.api.token}", "Idempotency-Key": "deep-{unique}"}})
+print(json.dumps([response.status_code, json.loads(response.content)["code"]]))
+"""
+    result = run_python(code, subprocess_env)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert json.loads(result.stdout.splitlines()[-1]) == [400, "malformed_request"]
+    REACHED.add("malformed_request")
+
+
+def test_a_body_nested_a_few_levels_or_with_brackets_in_strings_is_still_parsed(alice):
+    shallow = "[" * 60 + "]" * 60
+    response = alice.api.post("/api/v1/webhook-endpoints", raw=f'{{"url": {shallow}}}'.encode())
+    assert expect(response, 400, "validation_error")["errors"][0]["field"] == "url"
+    in_text = alice.api.post("/api/v1/webhook-endpoints", {"url": "https://a.example/h", "description": "[" * 100})
+    assert in_text.status == 201
+
+
+@pytest.mark.parametrize("number", ["1e999999999", "-1e999999999", "1e-999999999", "1" * 100, "1e41", "1.5e-41"])
+def test_a_number_too_large_or_too_fine_anywhere_in_the_body_is_400_not_500(alice, number):
+    body = f'{{"network": "anvil", "address": "{alice.wallet.address}", "label": {number}}}'.encode()
+    expect(alice.api.post("/api/v1/wallets", raw=body), 400, "malformed_request")
 
 
 def test_field_validation_names_each_field_and_its_code(alice, token):
