@@ -13,8 +13,21 @@ from dataclasses import dataclass
 
 from django.db import connection, transaction
 
+from .errors import LedgerError
+
 _scan_ids = itertools.count()
 CANONICAL_TIMESTAMP = """to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')"""
+
+
+class PostingWithoutEvent(LedgerError):
+    """A posting whose event is not in the log: its amounts move balances that no hashed event vouches for.
+    The database refuses such a posting on insert; only someone who switched that trigger off can add one."""
+
+    code = "posting_without_event"
+
+    def __init__(self, position: int):
+        super().__init__(f"posting at position {position} belongs to no event")
+        self.position = position
 
 
 @dataclass(frozen=True)
@@ -51,7 +64,11 @@ def numeric_text(text: str) -> str:
 
 
 def scan(from_position: int = 1, to_position: int | None = None, *, itersize: int = 5000) -> Iterator[ScannedEvent]:
-    """Yield events with position in [from_position, to_position]. Must run inside transaction.atomic()."""
+    """Yield events with position in [from_position, to_position]. Must run inside transaction.atomic().
+
+    Raises PostingWithoutEvent at a posting between two events that is not theirs, or, when `to_position` is
+    given, one after the last event up to it. Without a bound, postings after the last event are left alone:
+    the postings cursor starts after the events cursor, so it may see an append committed in between."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("ledger.log_scan.scan() must run inside transaction.atomic()")
     upper = to_position if to_position is not None else 2**62
@@ -79,12 +96,14 @@ def scan(from_position: int = 1, to_position: int | None = None, *, itersize: in
         for row in events:
             position = row[0]
             legs = []
-            while pending is not None and pending[0] < position:
-                pending = next(postings, None)  # a posting without its event: verify reports the gap
+            if pending is not None and pending[0] < position:
+                raise PostingWithoutEvent(pending[0])
             while pending is not None and pending[0] == position:
                 legs.append(ScannedPosting(pending[1], pending[2], numeric_text(pending[3]), pending[4], pending[5]))
                 pending = next(postings, None)
             yield ScannedEvent(*row, tuple(legs))
+        if to_position is not None and pending is not None:
+            raise PostingWithoutEvent(pending[0])
     finally:
         events.close()
         postings.close()

@@ -14,7 +14,7 @@ from decimal import Decimal
 from django.db import connection, connections, transaction
 
 from . import canonical, cycle_collector
-from .log_scan import ScannedEvent, scan
+from .log_scan import PostingWithoutEvent, ScannedEvent, scan
 from .store import head_position
 
 CHUNK_EVENTS = 50_000  # events per chunk when several processes verify: small enough to spread a log evenly
@@ -109,7 +109,13 @@ def verify(from_position: int = 1, to_position: int | None = None,
                 walked = _link(walks, from_position, expected_prev, progress)
         else:
             walked = _link([_walk(scan(from_position, last_wanted), progress)], from_position, expected_prev, None)
-        if not walked.ok or from_position > 1 or walked.last_position is None:
+        if not walked.ok:
+            return walked
+        orphan = _posting_outside_the_log()
+        if orphan is not None:
+            return VerifyResult(False, walked.events_checked, walked.first_position, walked.last_position,
+                                walked.head_hash, orphan, PostingWithoutEvent(orphan).message)
+        if from_position > 1 or walked.last_position is None:
             return walked
         checked, first, last, head_hash = (walked.events_checked, walked.first_position, walked.last_position,
                                            walked.head_hash)
@@ -141,19 +147,25 @@ def _walk(events: Iterable[ScannedEvent], progress: Callable[[int], None] | None
     checked = 0
     first = None
     expected_position = expected_prev = None
-    for event in events:
+    try:
+        for event in events:
+            if first is None:
+                first = event
+                expected_position, expected_prev = event.position, event.prev_hash
+            problem = _check(event, expected_position, expected_prev)
+            if problem:
+                return _Walk(checked, first.position, first.prev_hash, expected_position - 1 if checked else None,
+                             expected_prev if checked else None, event.position, problem)
+            expected_prev = event.hash
+            expected_position += 1
+            checked += 1
+            if progress and checked % 10000 == 0:
+                progress(10000)
+    except PostingWithoutEvent as orphan:  # raised between events: every event before it was checked
         if first is None:
-            first = event
-            expected_position, expected_prev = event.position, event.prev_hash
-        problem = _check(event, expected_position, expected_prev)
-        if problem:
-            return _Walk(checked, first.position, first.prev_hash, expected_position - 1 if checked else None,
-                         expected_prev if checked else None, event.position, problem)
-        expected_prev = event.hash
-        expected_position += 1
-        checked += 1
-        if progress and checked % 10000 == 0:
-            progress(10000)
+            return _Walk(0, None, None, None, None, orphan.position, orphan.message)
+        return _Walk(checked, first.position, first.prev_hash, expected_position - 1, expected_prev,
+                     orphan.position, orphan.message)
     if first is None:
         return _Walk(0, None, None, None, None)
     return _Walk(checked, first.position, first.prev_hash, expected_position - 1, expected_prev)
@@ -165,17 +177,18 @@ def _link(walks: Iterable[_Walk], expected_position: int, expected_prev: str,
     checked = 0
     first = last = head_hash = None
     for walk in walks:
-        if walk.first_position is None:
-            continue  # an empty chunk: the next one's first event must link to what came before it
-        problem = _link_problem(walk.first_position, walk.first_prev_hash, expected_position, expected_prev)
-        if problem:
-            return VerifyResult(False, checked, first, last, head_hash, walk.first_position, problem)
+        if walk.first_position is not None:
+            problem = _link_problem(walk.first_position, walk.first_prev_hash, expected_position, expected_prev)
+            if problem:
+                return VerifyResult(False, checked, first, last, head_hash, walk.first_position, problem)
         if walk.checked:
             first = first or walk.first_position
             checked += walk.checked
             last, head_hash = walk.last_position, walk.head_hash
-        if walk.problem:
+        if walk.problem:  # an empty walk may have one too: a posting whose event is missing
             return VerifyResult(False, checked, first, last, head_hash, walk.bad_position, walk.problem)
+        if walk.first_position is None:
+            continue  # an empty chunk: the next one's first event must link to what came before it
         expected_position, expected_prev = walk.last_position + 1, walk.head_hash
         if progress:
             progress(walk.checked)
@@ -207,6 +220,23 @@ def _own_connections() -> None:
 def _walk_chunk(chunk: tuple[int, int]) -> _Walk:
     with transaction.atomic():
         return _walk(scan(*chunk))
+
+
+# Positions are dense from 1 to the head (the walk reports a gap), so a posting outside every event is one
+# below 1 or above the last event: two probes of the postings' (event_position, seq) index, in one statement
+# and so one snapshot, where no append can separate an event from its postings (they commit together).
+_POSTING_OUTSIDE_THE_LOG = """
+SELECT coalesce((SELECT min(event_position) FROM ledger_posting WHERE event_position < 1),
+                (SELECT min(event_position) FROM ledger_posting
+                  WHERE event_position > (SELECT coalesce(max(position), 0) FROM ledger_event)))
+"""
+
+
+def _posting_outside_the_log() -> int | None:
+    """The position of the first posting below position 1 or past the last event, or None."""
+    with connection.cursor() as cursor:
+        cursor.execute(_POSTING_OUTSIDE_THE_LOG)
+        return cursor.fetchone()[0]
 
 
 # Snapshots are derived data, but point-in-time reads start from them (ledger/balances.py): a wrong one would

@@ -115,6 +115,51 @@ def test_superuser_who_disables_the_trigger_and_edits_is_caught_by_both_verifier
     assert f"at position {recorded.position}" in result.stdout
 
 
+def _insert_postings_without_event(position_sql: str, account: str) -> int:
+    """What a superuser could do: switch the postings check off, insert balanced legs at a position no event
+    has, and move the balances projection to match, so only the postings betray it."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {position_sql}")
+        position = cursor.fetchone()[0]
+        cursor.execute("ALTER TABLE ledger_posting DISABLE TRIGGER ledger_posting_balanced")
+        cursor.execute(
+            "INSERT INTO ledger_posting (event_position, seq, account, asset, amount, effective_at, recorded_at)"
+            " VALUES (%(p)s, 0, %(account)s, 'AAPL', 5, now(), now()), (%(p)s, 1, 'equity:opening', 'AAPL', -5, now(), now())",
+            {"p": position, "account": account},
+        )
+        cursor.execute("ALTER TABLE ledger_posting ENABLE TRIGGER ledger_posting_balanced")
+        cursor.execute("UPDATE ledger_account_balance SET balance = balance + 5 WHERE account = %s AND asset = 'AAPL'", [account])
+        cursor.execute("UPDATE ledger_account_balance SET balance = balance - 5 WHERE account = 'equity:opening' AND asset = 'AAPL'")
+    return position
+
+
+@pytest.mark.parametrize("position_sql", ["(SELECT max(position) + 1000000 FROM ledger_event)", "0"])
+def test_postings_that_belong_to_no_event_break_verification(recorded, unique, position_sql):
+    """Balanced postings outside every event, with the balances projection moved to match: amounts no hashed
+    event vouches for. Verify names their position, whatever range it was asked to walk."""
+    from ledger.verify import verify
+
+    position = _insert_postings_without_event(position_sql, f"custody:alpaca:{unique}")
+    for result in (verify(), verify(from_position=recorded.position, to_position=recorded.position)):
+        assert not result.ok
+        assert (result.bad_position, result.problem) == (position, f"posting at position {position} belongs to no event")
+    with pytest.raises(SystemExit) as exit_info:
+        call_command("verify_ledger", "--no-progress", stderr=(err := io.StringIO()))
+    assert exit_info.value.code == 1 and f"at position {position}: posting at position {position}" in err.getvalue()
+
+
+def test_postings_whose_event_was_deleted_are_named_not_skipped(recorded, unique):
+    from ledger.verify import verify
+
+    store.append("journal", f"{unique}-later", [store.NewEvent("note_added", {"text": "x"})], metadata=ACTOR)
+    _tamper("DELETE FROM ledger_event WHERE position = %s", [recorded.position])
+    result = verify()
+    assert not result.ok
+    assert (result.bad_position, result.problem) == (recorded.position,
+                                                     f"posting at position {recorded.position} belongs to no event")
+    assert verify(from_position=1, to_position=recorded.position).problem == result.problem  # its event was the last
+
+
 def test_verify_ledger_reports_missing_triggers():
     with connection.cursor() as cursor:
         cursor.execute("ALTER TABLE ledger_event DISABLE TRIGGER ledger_event_no_truncate")
