@@ -79,6 +79,9 @@ def test_request_shape_problems(alice):
     expect(alice.api.post("/api/v1/webhook-endpoints", {"url": "https://a.example/2"}, idempotency_key="same-key-1"),
            409, "idempotency_conflict")
     expect(alice.api.get("/api/v1/wallets", {"limit": "0"}), 400, "invalid_query")
+    for not_ascii in ("²", "١٢", "５"):  # Unicode digits: isdigit() says yes, int() says no (or reads them)
+        expect(alice.api.get("/api/v1/wallets", {"limit": not_ascii}), 400, "invalid_query")
+        expect(alice.api.get("/api/v1/entitlements", {"limit": not_ascii}), 400, "invalid_query")
     expect(alice.api.get("/api/v1/wallets", {"ordering": "address"}), 400, "invalid_query")
     expect(alice.api.get("/api/v1/wallets", {"cursor": "bm90LWEtY3Vyc29y"}), 400, "invalid_cursor")
     bad_filter = expect(alice.api.get("/api/v1/wallets", {"created_after": "yesterday"}), 400, "validation_error")
