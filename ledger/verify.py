@@ -27,16 +27,52 @@ def usable_cores() -> int:
     return len(os.sched_getaffinity(0))
 
 
-# (table, trigger) pairs installed by migrations/0002_database_invariants.py; keep the two in sync.
-REQUIRED_TRIGGERS = frozenset({
-    ("ledger_event", "ledger_event_immutable"),
-    ("ledger_event", "ledger_event_no_truncate"),
-    ("ledger_posting", "ledger_posting_immutable"),
-    ("ledger_posting", "ledger_posting_no_truncate"),
-    ("ledger_posting", "ledger_posting_balanced"),
-    ("ledger_idempotency", "ledger_idempotency_immutable"),
-    ("ledger_idempotency", "ledger_idempotency_no_truncate"),
-})
+# sha256 of each guard function's source (pg_proc.prosrc) as the migrations install it: 0002 wrote
+# ledger_refuse_change, 0007 the current ledger_postings_balanced.
+REFUSE_CHANGE_SOURCE_SHA256 = "1194c73bf79a5d6e2c3d123f903d05aaceb7a148d43668f53629558ec072a501"
+POSTINGS_BALANCED_SOURCE_SHA256 = "7b9a327e647ea7ce962b7a74a4e271a51a3db0e1aa7bd83afe912a783252e78c"
+
+# Every guard trigger as migrations/0002_database_invariants.py installs it: its definition as
+# pg_get_triggerdef prints it (the table's schema left out) and the source hash of the function it calls.
+# Names alone are not enough: a superuser can recreate a trigger under its name or give its function a body
+# that lets everything through. A migration that changes either must change this table; a test compares
+# the two (tests/ledger/test_immutability.py).
+GUARD_TRIGGERS = {
+    ("ledger_event", "ledger_event_immutable"): (
+        "CREATE TRIGGER ledger_event_immutable BEFORE DELETE OR UPDATE ON ledger_event"
+        " FOR EACH ROW EXECUTE FUNCTION ledger_refuse_change()", REFUSE_CHANGE_SOURCE_SHA256),
+    ("ledger_event", "ledger_event_no_truncate"): (
+        "CREATE TRIGGER ledger_event_no_truncate BEFORE TRUNCATE ON ledger_event"
+        " FOR EACH STATEMENT EXECUTE FUNCTION ledger_refuse_change()", REFUSE_CHANGE_SOURCE_SHA256),
+    ("ledger_posting", "ledger_posting_immutable"): (
+        "CREATE TRIGGER ledger_posting_immutable BEFORE DELETE OR UPDATE ON ledger_posting"
+        " FOR EACH ROW EXECUTE FUNCTION ledger_refuse_change()", REFUSE_CHANGE_SOURCE_SHA256),
+    ("ledger_posting", "ledger_posting_no_truncate"): (
+        "CREATE TRIGGER ledger_posting_no_truncate BEFORE TRUNCATE ON ledger_posting"
+        " FOR EACH STATEMENT EXECUTE FUNCTION ledger_refuse_change()", REFUSE_CHANGE_SOURCE_SHA256),
+    ("ledger_posting", "ledger_posting_balanced"): (
+        "CREATE TRIGGER ledger_posting_balanced AFTER INSERT ON ledger_posting REFERENCING NEW TABLE AS new_postings"
+        " FOR EACH STATEMENT EXECUTE FUNCTION ledger_postings_balanced()", POSTINGS_BALANCED_SOURCE_SHA256),
+    ("ledger_idempotency", "ledger_idempotency_immutable"): (
+        "CREATE TRIGGER ledger_idempotency_immutable BEFORE DELETE OR UPDATE ON ledger_idempotency"
+        " FOR EACH ROW EXECUTE FUNCTION ledger_refuse_change()", REFUSE_CHANGE_SOURCE_SHA256),
+    ("ledger_idempotency", "ledger_idempotency_no_truncate"): (
+        "CREATE TRIGGER ledger_idempotency_no_truncate BEFORE TRUNCATE ON ledger_idempotency"
+        " FOR EACH STATEMENT EXECUTE FUNCTION ledger_refuse_change()", REFUSE_CHANGE_SOURCE_SHA256),
+}
+
+# The enabled triggers of the guarded tables (the ones the application's search path finds), each with its
+# definition and its function's source hash: what GUARD_TRIGGERS is compared with.
+_INSTALLED_TRIGGERS = """
+SELECT c.relname, t.tgname, replace(pg_get_triggerdef(t.oid), ' ON ' || quote_ident(n.nspname) || '.', ' ON '),
+       encode(sha256(convert_to(p.prosrc, 'UTF8')), 'hex')
+  FROM pg_trigger t
+  JOIN pg_class c ON c.oid = t.tgrelid
+  JOIN pg_namespace n ON n.oid = c.relnamespace
+  JOIN pg_proc p ON p.oid = t.tgfoid
+ WHERE NOT t.tgisinternal AND t.tgenabled IN ('O', 'A')
+   AND t.tgrelid = ANY (ARRAY['ledger_event', 'ledger_posting', 'ledger_idempotency']::regclass[])
+"""
 
 
 @dataclass(frozen=True)
@@ -67,14 +103,18 @@ class VerifyResult:
         return f"ledger BROKEN{where}: {self.problem}"
 
 
-def missing_triggers() -> list[str]:
+def installed_triggers() -> dict[tuple[str, str], tuple[str, str]]:
+    """(table, trigger) -> (definition, function source sha256) of every enabled trigger on a guarded table."""
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT c.relname, t.tgname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid"
-            " WHERE NOT t.tgisinternal AND t.tgenabled IN ('O', 'A')"
-        )
-        installed = set(cursor.fetchall())
-    return sorted(f"{table}.{name}" for table, name in REQUIRED_TRIGGERS - installed)
+        cursor.execute(_INSTALLED_TRIGGERS)
+        return {(table, name): (definition, source) for table, name, definition, source in cursor.fetchall()}
+
+
+def missing_triggers() -> list[str]:
+    """Guard triggers that are missing, disabled, or differ from what the migrations install."""
+    installed = installed_triggers()
+    return sorted(f"{table}.{name}" for (table, name), shipped in GUARD_TRIGGERS.items()
+                  if installed.get((table, name)) != shipped)
 
 
 def verify(from_position: int = 1, to_position: int | None = None,
@@ -91,7 +131,7 @@ def verify(from_position: int = 1, to_position: int | None = None,
     see what it has not committed."""
     missing = missing_triggers()
     if missing:
-        return VerifyResult(False, 0, None, None, None, None, f"immutability triggers missing or disabled: {', '.join(missing)}")
+        return VerifyResult(False, 0, None, None, None, None, f"immutability triggers missing, disabled or altered: {', '.join(missing)}")
     from_position = max(from_position, 1)
     chunk_events = chunk_events or CHUNK_EVENTS
     in_callers_transaction = connection.in_atomic_block

@@ -168,6 +168,38 @@ def test_verify_ledger_reports_missing_triggers():
     assert "ledger_event.ledger_event_no_truncate" in err.getvalue()
 
 
+def test_the_guard_definitions_verify_expects_are_what_the_migrations_install():
+    """The test database is built by running the migrations: when one changes a guard trigger or its function,
+    this fails until ledger.verify.GUARD_TRIGGERS says the same, instead of verify failing on every ledger."""
+    from ledger.verify import GUARD_TRIGGERS, installed_triggers, missing_triggers
+
+    installed = installed_triggers()
+    assert {key: installed.get(key) for key in GUARD_TRIGGERS} == GUARD_TRIGGERS
+    assert missing_triggers() == []
+
+
+@pytest.mark.parametrize(("sql", "altered"), [
+    ("CREATE OR REPLACE FUNCTION ledger_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END; $$",
+     ["ledger_event.ledger_event_immutable", "ledger_event.ledger_event_no_truncate",
+      "ledger_idempotency.ledger_idempotency_immutable", "ledger_idempotency.ledger_idempotency_no_truncate",
+      "ledger_posting.ledger_posting_immutable", "ledger_posting.ledger_posting_no_truncate"]),
+    ("DROP TRIGGER ledger_event_immutable ON ledger_event; CREATE TRIGGER ledger_event_immutable BEFORE INSERT"
+     " ON ledger_event FOR EACH ROW EXECUTE FUNCTION ledger_refuse_change()",
+     ["ledger_event.ledger_event_immutable"]),
+    ("CREATE OR REPLACE FUNCTION ledger_postings_balanced() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END; $$",
+     ["ledger_posting.ledger_posting_balanced"]),
+])
+def test_verify_ledger_reports_a_guard_trigger_or_function_altered_in_place(recorded, sql, altered):
+    """A superuser who keeps the trigger names but empties the function, or re-creates a trigger for other
+    statements, has switched the guard off as surely as one who disables it."""
+    from ledger.verify import verify
+
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+    result = verify()
+    assert not result.ok and result.problem == f"immutability triggers missing, disabled or altered: {', '.join(altered)}"
+
+
 @pytest.mark.parametrize(("sql", "problem"), [
     ("UPDATE ledger_account_balance SET balance = balance + 1 WHERE account = %(account)s",
      "current balance of {account} in AAPL says 11, its postings sum to 10"),
