@@ -10,9 +10,12 @@ from web3.exceptions import ProviderConnectionError, RequestTimedOut
 
 from chain.errors import ChainUnavailable
 
+# An HTTP error status (429 rate limited, 502/503 behind a proxy, 404 wrong path) is a node that did not answer
+# the call, like a refused connection: the caller marks the network unreachable instead of crashing.
 UNREACHABLE_ERRORS = (
     requests.exceptions.ConnectionError,
     requests.exceptions.Timeout,
+    requests.exceptions.HTTPError,
     ProviderConnectionError,
     RequestTimedOut,
 )
@@ -25,7 +28,8 @@ def connect(rpc_url: str, timeout_seconds: float = 10.0) -> Web3:
 
 @contextmanager
 def unreachable_as_chain_unavailable(w3: Web3) -> Iterator[None]:
-    """Re-raise transport failures as ChainUnavailable naming the endpoint; RPC error answers pass through."""
+    """Re-raise transport failures and HTTP error statuses as ChainUnavailable naming the endpoint; JSON-RPC
+    error answers pass through."""
     try:
         yield
     except UNREACHABLE_ERRORS as failure:

@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 import socket
+import threading
+from collections.abc import Iterator
 from decimal import Decimal
+from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
@@ -131,6 +134,44 @@ def test_an_rpc_node_that_does_not_answer_makes_the_run_incomplete_and_never_a_f
     assert not Break.objects.filter(symbol=backed_token.symbol).exists()
     chain = InstrumentResult.objects.get(run_id=result.run_id).supply_by_network[NETWORK]
     assert chain["source_status"] == "unreachable" and chain["shares"] is None
+
+
+class ErrorStatusHandler(BaseHTTPRequestHandler):
+    """An RPC endpoint behind a proxy or rate limiter that answers every call with an HTTP error status."""
+
+    status = 503
+
+    def do_POST(self):  # noqa: N802 - http.server's naming
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        self.send_response(self.status)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(params=[429, 502, 503, 404])
+def error_status_url(request) -> Iterator[str]:
+    handler = type("Handler", (ErrorStatusHandler,), {"status": request.param})
+    server = HTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_an_rpc_node_answering_an_http_error_status_makes_the_run_incomplete(backed_token, settings,
+                                                                             error_status_url):
+    settings.CHAIN_NETWORKS = network_settings(error_status_url)
+
+    result = services.run_reconciliation([backed_token.symbol])
+
+    assert result.status == "incomplete"
+    (line,) = result.instruments
+    assert line.status == "incomplete" and line.tokens_outstanding is None
+    assert [outcome.found.subject for outcome in result.breaks] == [f"chain:{NETWORK}"]
+    assert not Break.objects.filter(symbol=backed_token.symbol).exists()
 
 
 def test_a_break_closes_itself_with_a_record_once_a_later_run_no_longer_finds_it(backed_token, settings):
