@@ -13,11 +13,21 @@ Rules checked: the instrument exists and is not delisted; record date <= pay dat
 amount with at most 10 decimal places; split ratios are positive and move in the direction the kind says.
 The ex date is not ordered against the others: for dividends of 25% or more of the price the exchange sets
 it after the pay date.
+
+One live cash dividend per stock and pay date. A dividend's cash is booked to
+dividends:receivable:<SYM>:<pay date>, not to an account of the action: at an Alpaca account it arrives as the
+broker's DIV activity, which names a symbol and a date but no corporate action, and the custody sync books it
+before anyone could say which dividend it pays. Two live dividends paid the same day (a regular and a special
+one) would therefore share one receivable, and the first payout run would take both amounts. So a dividend
+whose symbol and pay date equal another live one's (not cancelled, not paid) is refused (DividendPayDateTaken):
+operations announce one dividend with the combined rate. A correction of the pay date moves whatever cash is
+already booked for the old date to the new one, in the correction event.
 """
 from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -26,11 +36,14 @@ from django.db import transaction
 
 from ledger import canonical, store
 from ledger.errors import ConcurrencyError
-from ledger.store import NewEvent
+from ledger.balances import balance
+from ledger.store import NewEvent, Posting
 
+from . import ledger_accounts as accounts
 from . import streams
-from .errors import ActionStateConflict, InvalidAnnouncement, UnknownCorporateAction
+from .errors import ActionStateConflict, DividendPayDateTaken, InvalidAnnouncement, UnknownCorporateAction
 from .instruments import instrument_for
+from .locks import lock
 from .models import CorporateAction
 
 Kind = CorporateAction.Kind
@@ -68,11 +81,13 @@ def announce(kind: str, symbol: str, terms: dict[str, Any], *, actor: str, sourc
     event = NewEvent("corporate_action_announced", {
         "kind": kind, "symbol": instrument.symbol, "isin": instrument.isin, "terms": clean, "source": source,
         "source_id": source_id})
-    try:
-        store.append(streams.CORPORATE_ACTION, action_id, [event], metadata={"actor": actor},
-                     expected_version=store.NO_STREAM)
-    except ConcurrencyError:
-        raise ActionStateConflict(f"corporate action {action_id} already exists") from None
+    with transaction.atomic():
+        _refuse_shared_receivable(kind, instrument.symbol, clean, action_id)
+        try:
+            store.append(streams.CORPORATE_ACTION, action_id, [event], metadata={"actor": actor},
+                         expected_version=store.NO_STREAM)
+        except ConcurrencyError:
+            raise ActionStateConflict(f"corporate action {action_id} already exists") from None
     return get_action(action_id)
 
 
@@ -93,7 +108,8 @@ def announce_split(symbol: str, *, effective_date: date | str, old_rate: Decimal
 
 def correct(action_id: str, changes: dict[str, Any], *, reason: str, actor: str) -> CorporateAction:
     """Record corrected terms (the whole new set). Allowed until a payout run exists or the action was applied;
-    a changed record date makes the snapshot void (the action is snapshotted again)."""
+    a changed record date makes the snapshot void (the action is snapshotted again); a changed pay date takes the
+    cash booked for the old one along (see the module docstring)."""
     action = get_action(action_id)
     if action.status not in CORRECTABLE:
         raise ActionStateConflict(f"corporate action {action_id} is {action.status}; announce a new one instead")
@@ -105,8 +121,10 @@ def correct(action_id: str, changes: dict[str, Any], *, reason: str, actor: str)
     terms = validate_terms(action.kind, {**action.terms, **changes})
     if canonical.normalize_json(terms) == action.terms:
         raise InvalidAnnouncement(f"the correction changes nothing in {action_id}")
-    _append(action, "corporate_action_corrected", {"terms": terms, "previous_terms": action.terms,
-                                                   "reason": reason}, actor)
+    with transaction.atomic():
+        _refuse_shared_receivable(action.kind, action.symbol, terms, action.id)
+        _append(action, "corporate_action_corrected", {"terms": terms, "previous_terms": action.terms,
+                                                       "reason": reason}, actor, _receivable_moved(action, terms))
     return get_action(action_id)
 
 
@@ -120,10 +138,38 @@ def cancel(action_id: str, *, reason: str, actor: str) -> CorporateAction:
     return get_action(action_id)
 
 
-def _append(action: CorporateAction, event_type: str, payload: dict[str, Any], actor: str) -> None:
+def _refuse_shared_receivable(kind: str, symbol: str, terms: dict[str, Any], action_id: str) -> None:
+    """DividendPayDateTaken if another live cash dividend of `symbol` is paid on the same day (see the module
+    docstring). Holds a lock on that receivable until the caller's transaction ends, so two announcements
+    racing for one pay date cannot both pass."""
+    if kind != Kind.CASH_DIVIDEND:
+        return
+    lock(f"receivable:{symbol}:{terms['pay_date']}")
+    clash = (CorporateAction.objects.filter(kind=Kind.CASH_DIVIDEND, symbol=symbol, pay_date=terms["pay_date"])
+             .exclude(status__in=(Status.CANCELLED, Status.PAID)).exclude(id=action_id).first())
+    if clash is not None:
+        raise DividendPayDateTaken(
+            f"dividend {clash.id} of {symbol} is also paid on {terms['pay_date']}: both would share one receivable. "
+            f"Announce one dividend with the combined rate (correct {clash.id}) instead")
+
+
+def _receivable_moved(action: CorporateAction, terms: dict[str, Any]) -> list[Posting]:
+    """Cash already booked for a dividend's old pay date, moved to the corrected one's receivable."""
+    if action.kind != Kind.CASH_DIVIDEND or terms["pay_date"] == action.terms["pay_date"]:
+        return []
+    old = accounts.receivable(action.symbol, action.pay_date)
+    booked = balance(old, action.currency)
+    if booked == 0:
+        return []
+    new = accounts.receivable(action.symbol, date.fromisoformat(terms["pay_date"]))
+    return [Posting(old, action.currency, -booked), Posting(new, action.currency, booked)]
+
+
+def _append(action: CorporateAction, event_type: str, payload: dict[str, Any], actor: str,
+            postings: Sequence[Posting] = ()) -> None:
     with transaction.atomic():
         try:
-            store.append(streams.CORPORATE_ACTION, action.id, [NewEvent(event_type, payload)],
+            store.append(streams.CORPORATE_ACTION, action.id, [NewEvent(event_type, payload, postings)],
                          metadata={"actor": actor}, expected_version=action.stream_version)
         except ConcurrencyError:
             raise ActionStateConflict(f"corporate action {action.id} changed meanwhile; retry") from None

@@ -59,6 +59,14 @@ class DividendNotReceived(CorporateActionError):
     http_status = 409
 
 
+class DividendPayDateTaken(CorporateActionError):
+    """Another live cash dividend of the stock is paid on the same day: both would share one receivable
+    (dividends:receivable:<SYM>:<pay date>), so ops announce one dividend with the combined rate instead."""
+
+    code = "dividend_pay_date_taken"
+    http_status = 409
+
+
 class DividendShortfall(CorporateActionError):
     """The cash received is less than the holders' gross entitlements: paying would spend money we do not have."""
 

@@ -8,7 +8,8 @@ Announcements (corporate_action/<id>; each correction and cancellation is a new 
                                                      and delisting {effective_date}
     correct_action(action_id, changes, *, reason, actor); cancel_action(action_id, *, reason, actor)
     import_corporate_actions(since, until, *, account=None) -> ImportReport     from Alpaca, idempotent
-    errors: InvalidAnnouncement (invalid_announcement), UnknownInstrument, ActionStateConflict
+    errors: InvalidAnnouncement (invalid_announcement), UnknownInstrument, ActionStateConflict,
+        DividendPayDateTaken (another live cash dividend of the stock is paid that day: one receivable)
 
 Dividends:
     snapshot_holders(action_id, *, actor) -> HolderSnapshot        holders at the end of the record date

@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from corporate_actions import services
-from corporate_actions.errors import ActionStateConflict, InvalidAnnouncement, UnknownInstrument
+from corporate_actions.errors import ActionStateConflict, DividendPayDateTaken, InvalidAnnouncement, UnknownInstrument
 from corporate_actions.models import CorporateAction
 from ledger import store
 
@@ -76,6 +76,23 @@ def test_a_correction_is_a_new_event_with_the_full_terms_and_the_old_ones(instru
     with pytest.raises(InvalidAnnouncement, match="after pay date"):
         services.correct_action(action.id, {"pay_date": "2026-03-01"}, reason="typo", actor=OPS)
     assert len(store.read_stream("corporate_action", action.id)) == 2
+
+
+def test_two_live_dividends_of_one_stock_cannot_share_a_pay_date_and_so_a_receivable(instrument):
+    dates = {"ex_date": "2026-03-09", "record_date": "2026-03-09", "pay_date": "2026-03-13"}
+    regular = services.announce_dividend(instrument.symbol, **dates, rate="0.25", actor=OPS)
+    later = services.announce_dividend(instrument.symbol, **{**dates, "pay_date": "2026-03-20"}, rate="1.00", actor=OPS)
+    head = store.head_position()
+
+    with pytest.raises(DividendPayDateTaken, match=f"combined rate.*{regular.id}"):
+        services.announce_dividend(instrument.symbol, **dates, rate="1.00", actor=OPS)
+    with pytest.raises(DividendPayDateTaken):
+        services.correct_action(later.id, {"pay_date": "2026-03-13"}, reason="same day after all", actor=OPS)
+
+    assert store.head_position() == head
+    services.cancel_action(regular.id, reason="replaced by one dividend at the combined rate", actor=OPS)
+    combined = services.announce_dividend(instrument.symbol, **dates, rate="1.25", actor=OPS)
+    assert combined.status == "announced"
 
 
 def test_a_cancelled_action_can_no_longer_be_corrected(instrument):

@@ -2,6 +2,7 @@
 approval by a second person, airdrop through the Disperser, and the ledger balancing to the cent."""
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -160,3 +161,20 @@ def test_a_partner_sees_its_wallets_entitlements(issued, chain_env, holders):
     services.run_payout(run.id)
     (entitlement,) = services.entitlements_for_wallets([wallet])
     assert entitlement.status == "paid" and entitlement.tx_hash.startswith("0x")
+
+
+def test_a_pay_date_corrected_after_the_cash_arrived_takes_the_cash_along(issued, chain_env, holders):
+    issued.issue({holders["us_person"].address: "100"})
+    services.set_tax_category(holders["us_person"].address, "us_person", actor=OPS)
+    action = issued.announce_and_close_record_date("0.50")
+    issued.receive_cash(action, "50.00")
+    old_receivable = f"dividends:receivable:{issued.symbol}:{action.pay_date}"
+
+    corrected = services.correct_action(action.id, {"pay_date": action.pay_date + timedelta(days=1)},
+                                        reason="the issuer pays a day later", actor=OPS)
+
+    assert balance(old_receivable, "USD") == 0
+    assert balance(f"dividends:receivable:{issued.symbol}:{corrected.pay_date}", "USD") == Decimal("-50.00")
+    services.snapshot_holders(action.id, actor=OPS)
+    run = services.create_dividend_run(action.id, actor=OPS)
+    assert (Decimal(run.totals["received"]), Decimal(run.totals["gross"])) == (Decimal("50.00"), Decimal("50.00"))
