@@ -9,6 +9,6 @@ class ApiConfig(AppConfig):
     def ready(self) -> None:
         from ledger.streams import register_stream_type
 
-        from . import schema_extensions  # noqa: F401  (registers the bearer scheme with drf-spectacular)
+        from . import schema_extensions  # noqa: F401  (registers the bearer scheme and strict request bodies)
 
         register_stream_type("api_key", "a partner API key: created, rotated, revoked (never the secret)")

@@ -100,6 +100,8 @@ WRITE_FAILURES = (
     failure(IdempotencyConflict, "idempotency key 'k-123' was already used with a different request"),
     failure(MalformedRequest, "the body is not valid JSON"),
 )
+# What an endpoint taking a JSON body answers for a key it does not define (a typo such as qty).
+UNKNOWN_FIELD = field_failure("unknown_field", "qty", "not a field of this request")
 LIST_FAILURES = (
     failure(InvalidQuery, "limit must be an integer from 1 to 200"),
     failure(InvalidCursor, "the cursor is not one this API returned"),

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import re
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 
@@ -13,6 +14,7 @@ from django.conf import settings
 from django.db import models
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+from rest_framework.exceptions import ErrorDetail
 
 from ledger.canonical import decimal_str
 from partners.addresses import checksum_address
@@ -49,6 +51,19 @@ class ReadModelSerializer(serializers.ModelSerializer):
         if "_built_fields" not in cls.__dict__:
             cls._built_fields = super().get_fields()
         return copy.deepcopy(cls._built_fields)
+
+
+# Base of the API's request bodies: a key the serializer does not define is refused (`unknown_field`), never
+# ignored, so a typo such as "qty" for "quantity" cannot skip the check the partner meant to ask for. (A comment,
+# not a docstring, for the reason given above ReadModelSerializer.)
+class InputSerializer(serializers.Serializer):
+    def to_internal_value(self, data):
+        if isinstance(data, Mapping):
+            unknown = sorted(set(data) - set(self.fields))
+            if unknown:
+                raise serializers.ValidationError(
+                    {name: [ErrorDetail("not a field of this request", code="unknown_field")] for name in unknown})
+        return super().to_internal_value(data)
 
 
 class StrictCharField(serializers.CharField):

@@ -7,8 +7,8 @@ from issuance.errors import InvalidQuantity
 from issuance.models import MintRequest, RedeemRequest, TokenDeployment
 from issuance.quantities import parse_qty
 
-from .fields import (AddressField, DecimalStringField, NetworkField, QuantityField, ReadModelSerializer, StrictCharField,
-                     SymbolField, TxHashField, UTCDateTimeField)
+from .fields import (AddressField, DecimalStringField, InputSerializer, NetworkField, QuantityField, ReadModelSerializer,
+                     StrictCharField, SymbolField, TxHashField, UTCDateTimeField)
 
 
 def check_token_decimals(attrs: dict) -> None:
@@ -42,7 +42,7 @@ def columns(serializer_class) -> list[str]:
     return [field.source.replace(".", "__") for field in serializer_class().fields.values()]
 
 
-class MintRequestCreateSerializer(serializers.Serializer):
+class MintRequestCreateSerializer(InputSerializer):
     symbol = SymbolField(help_text="Underlying instrument, as listed by /instruments.")
     network = NetworkField()
     wallet_address = AddressField(help_text="One of your allowlisted wallets on that network.")
@@ -53,7 +53,7 @@ class MintRequestCreateSerializer(serializers.Serializer):
         return attrs
 
 
-class CancelSerializer(serializers.Serializer):
+class CancelSerializer(InputSerializer):
     reason = StrictCharField(max_length=500, required=False, default="cancelled by the partner")
 
 
@@ -72,7 +72,7 @@ class RedeemRequestSerializer(ReadModelSerializer):
         read_only_fields = fields
 
 
-class RedeemRequestCreateSerializer(serializers.Serializer):
+class RedeemRequestCreateSerializer(InputSerializer):
     symbol = SymbolField(help_text="Underlying instrument of the token you sent.")
     network = NetworkField()
     tx_hash = TxHashField(help_text="Hash of your transfer of the tokens to the redemption wallet.")

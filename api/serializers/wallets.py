@@ -4,7 +4,7 @@ from rest_framework import serializers
 
 from partners.models import Wallet
 
-from .fields import AddressField, NetworkField, ReadModelSerializer, StrictCharField, UTCDateTimeField
+from .fields import AddressField, InputSerializer, NetworkField, ReadModelSerializer, StrictCharField, UTCDateTimeField
 
 
 class WalletSerializer(ReadModelSerializer):
@@ -18,7 +18,7 @@ class WalletSerializer(ReadModelSerializer):
                                                 "receives mints and counts as a redeemer; revoked."}}
 
 
-class WalletRegistrationSerializer(serializers.Serializer):
+class WalletRegistrationSerializer(InputSerializer):
     network = NetworkField()
     address = AddressField()
     label = StrictCharField(max_length=100, required=False, allow_blank=True, default="")

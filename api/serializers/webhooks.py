@@ -3,7 +3,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from ..models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
-from .fields import ReadModelSerializer, StrictCharField
+from .fields import InputSerializer, ReadModelSerializer, StrictCharField
 
 
 class WebhookEndpointSerializer(ReadModelSerializer):
@@ -21,7 +21,7 @@ class CreatedWebhookEndpointSerializer(WebhookEndpointSerializer):
         read_only_fields = fields
 
 
-class WebhookEndpointRegistrationSerializer(serializers.Serializer):
+class WebhookEndpointRegistrationSerializer(InputSerializer):
     url = StrictCharField(max_length=500, help_text="https URL that accepts POSTed JSON and answers 2xx.")
     description = StrictCharField(max_length=200, required=False, allow_blank=True, default="")
 

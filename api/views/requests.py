@@ -13,8 +13,8 @@ from ..authentication import actor
 from ..errors import NotFound
 from ..filters import MintRequestFilter, RedeemRequestFilter
 from ..idempotent import HEADER, idempotent
-from ..openapi import (COMMON_FAILURES, IDEMPOTENCY_PARAMETER, LIST_FAILURES, REPLAYED_HEADER, WRITE_FAILURES, Failure,
-                       failure, field_failure, problem_responses)
+from ..openapi import (COMMON_FAILURES, IDEMPOTENCY_PARAMETER, LIST_FAILURES, REPLAYED_HEADER, UNKNOWN_FIELD,
+                       WRITE_FAILURES, Failure, failure, field_failure, problem_responses)
 from ..serializers.requests import (CancelSerializer, MintRequestCreateSerializer, MintRequestSerializer,
                                     RedeemRequestCreateSerializer, RedeemRequestSerializer, columns)
 from .base import LIST_PARAMETERS, PartnerView
@@ -41,6 +41,7 @@ MINT_COLUMNS = columns(MintRequestSerializer)
 REDEEM_COLUMNS = columns(RedeemRequestSerializer)
 # What a mint request can be refused for, beyond authentication and idempotency.
 MINT_FAILURES = (
+    UNKNOWN_FIELD,
     field_failure("invalid_quantity", "quantity", "qty 1.1234567 has more than 6 decimal places"),
     field_failure("invalid_address", "wallet_address", "0x7099...79c8 fails its EIP-55 checksum"),
     field_failure("unknown_symbol", "symbol", "no instrument 'ZZZZ' is listed"),
@@ -54,6 +55,7 @@ MINT_FAILURES = (
     failure(issuance_errors.CapExceeded, "500 tokens exceeds partner ap-1's per-request cap of 100"),
 )
 REDEEM_FAILURES = (
+    UNKNOWN_FIELD,
     field_failure("invalid_tx_hash", "tx_hash", "tx_hash must be 0x followed by 64 hex digits"),
     field_failure("invalid_quantity", "quantity", "quantity must be greater than zero"),
     field_failure("unknown_symbol", "symbol", "no instrument 'ZZZZ' is listed"),
@@ -126,7 +128,7 @@ class MintRequestDetail(PartnerView, generics.RetrieveAPIView):
                 "delivered for it are owed back to you (scope mint).",
     request=CancelSerializer,
     responses={200: MintRequestSerializer, **problem_responses(
-        *COMMON_FAILURES, *WRITE_FAILURES, NOT_FOUND,
+        *COMMON_FAILURES, *WRITE_FAILURES, UNKNOWN_FIELD, NOT_FOUND,
         failure(issuance_errors.InvalidState, "mint 9b2f... is signed; it can no longer be cancelled"))},
     examples=[OpenApiExample("cancel", request_only=True, value={"reason": "client withdrew the order"}),
               OpenApiExample("cancelled", response_only=True, value={

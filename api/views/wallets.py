@@ -13,8 +13,8 @@ from ..authentication import actor
 from ..errors import NotFound
 from ..filters import WalletFilter
 from ..idempotent import idempotent
-from ..openapi import (COMMON_FAILURES, IDEMPOTENCY_PARAMETER, LIST_FAILURES, REPLAYED_HEADER, WRITE_FAILURES, failure,
-                       field_failure, problem_responses)
+from ..openapi import (COMMON_FAILURES, IDEMPOTENCY_PARAMETER, LIST_FAILURES, REPLAYED_HEADER, UNKNOWN_FIELD,
+                       WRITE_FAILURES, failure, field_failure, problem_responses)
 from ..serializers.wallets import WalletRegistrationSerializer, WalletSerializer
 from .base import LIST_PARAMETERS, PartnerView
 
@@ -34,7 +34,7 @@ WALLET_EXAMPLE = {"id": 42, "network": "ethereum", "address": "0x70997970C51812d
                     "allowlist it; registering an address you already registered returns it unchanged.",
         request=WalletRegistrationSerializer,
         responses={201: WalletSerializer, **problem_responses(
-            *COMMON_FAILURES, *WRITE_FAILURES,
+            *COMMON_FAILURES, *WRITE_FAILURES, UNKNOWN_FIELD,
             field_failure("invalid_address", "address", "0x7099...79c8 fails its EIP-55 checksum"),
             field_failure("unknown_network", "network", "network must be one of ethereum"),
             field_failure("validation_error", "address", "This field is required."),

@@ -9,8 +9,8 @@ from ..errors import InvalidWebhookUrl, NotFound, TooManyWebhookEndpoints
 from ..filters import WebhookDeliveryFilter
 from ..idempotent import idempotent
 from ..models import WebhookDelivery, WebhookEndpoint
-from ..openapi import (COMMON_FAILURES, IDEMPOTENCY_PARAMETER, LIST_FAILURES, REPLAYED_HEADER, WRITE_FAILURES, failure,
-                       field_failure, problem_responses)
+from ..openapi import (COMMON_FAILURES, IDEMPOTENCY_PARAMETER, LIST_FAILURES, REPLAYED_HEADER, UNKNOWN_FIELD,
+                       WRITE_FAILURES, failure, field_failure, problem_responses)
 from ..serializers.webhooks import (CreatedWebhookEndpointSerializer, WebhookDeliverySerializer,
                                     WebhookEndpointRegistrationSerializer, WebhookEndpointSerializer)
 from ..webhooks import endpoints
@@ -46,7 +46,8 @@ NOT_FOUND = failure(NotFound, "no such object")
                     "secret returned here once (see the webhook guide, docs/webhooks.md).",
         request=WebhookEndpointRegistrationSerializer,
         responses={201: CreatedWebhookEndpointSerializer, **problem_responses(
-            *COMMON_FAILURES, *WRITE_FAILURES, failure(InvalidWebhookUrl, "webhook URL must be an absolute https URL"),
+            *COMMON_FAILURES, *WRITE_FAILURES, UNKNOWN_FIELD,
+            failure(InvalidWebhookUrl, "webhook URL must be an absolute https URL"),
             field_failure("validation_error", "url", "Enter a valid URL."),
             failure(TooManyWebhookEndpoints, "a partner may have at most 10 active endpoints"))},
         examples=[OpenApiExample("register", request_only=True,

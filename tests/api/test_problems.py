@@ -156,6 +156,23 @@ def test_field_validation_names_each_field_and_its_code(alice, token):
     assert created.status == 201 and created.json()["wallet_address"] == alice.wallet.address
 
 
+def test_a_field_the_request_does_not_define_is_refused_by_name_not_ignored(alice, token):
+    symbol = token.instrument.symbol
+    filing = {"symbol": symbol, "network": "anvil", "tx_hash": "0x" + secrets.token_hex(32), "qty": "12"}
+    typo = expect(alice.api.post("/api/v1/redeem-requests", filing), 400, "unknown_field")
+    assert [(e["field"], e["code"]) for e in typo["errors"]] == [("qty", "unknown_field")]
+    several = expect(alice.api.post("/api/v1/wallets", {"network": "anvil", "address": alice.wallet.address,
+                                                        "lable": "x", "owner": "bob"}), 400, "unknown_field")
+    assert [e["field"] for e in several["errors"]] == ["lable", "owner"]
+    expect(alice.api.post("/api/v1/mint-requests", {**order(alice, symbol), "wallet": "0x1"}), 400, "unknown_field")
+    expect(alice.api.post("/api/v1/webhook-endpoints", {"url": "https://a.example/h", "secret": "x"}), 400,
+           "unknown_field")
+    mint = alice.api.post("/api/v1/mint-requests", order(alice, symbol)).json()
+    expect(alice.api.post(f"/api/v1/mint-requests/{mint['id']}/cancel", {"reason": "x", "force": True}), 400,
+           "unknown_field")
+    assert alice.api.get(f"/api/v1/mint-requests/{mint['id']}").json()["status"] != "cancelled"
+
+
 def test_business_refusals_of_a_mint_each_have_their_code(db, chain, unique, token):
     symbol = token.instrument.symbol
     alice = onboard(unique, "capped", symbol, per_request_cap="10")
