@@ -14,6 +14,12 @@ recorded) each holder's balanceOf. A disagreement refuses the snapshot (Snapshot
 Dividends exclude the issuer's own wallets (REDEMPTION_WALLET and DIVIDEND_EXCLUDED_WALLETS): their balances
 are recorded apart, owed nothing. Splits include every holder: all tokens must follow the shares.
 
+Each network records the tokens per share in force at the cutoff, which turns its balances into shares. Only a
+reverse split changes that ratio (splits.apply_split), and it is often applied days after it took effect, so the
+instrument's current ratio, or the ratio by the time its change was recorded, can be one the record date never
+saw: the ratio at the cutoff is the one before the first reverse split taking effect at or after it (its
+split_applied event keeps the ratio it replaced), else the current one.
+
 The holder list hash, recomputable by anyone from the event: sha256 over the canonical JSON (sorted keys, no
 spaces) of [[network, address, balance base units as a decimal string], ...] for the included holders,
 sorted by network then address.
@@ -22,6 +28,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -35,6 +42,7 @@ from chain.reads import balances_of, transfer_logs
 from chain.rpc import unreachable_as_chain_unavailable
 from chain.tx import selector
 from issuance import chain_client
+from custody.models import Instrument
 from issuance.models import TokenDeployment
 from ledger import canonical, store
 from ledger.store import NewEvent
@@ -88,6 +96,19 @@ def closing_block(w3: Web3, cutoff: datetime, network: str) -> BlockRef | None:
     return BlockRef(low, "0x" + bytes(block["hash"]).hex(), block["timestamp"])
 
 
+def tokens_per_share_at(instrument: Instrument, cutoff: datetime) -> Decimal:
+    """The instrument's tokens per share at `cutoff` (see the module docstring). A reverse split effective on the
+    day the cutoff opens counts as later: the holders at the cutoff are those of the day before."""
+    reverse_splits = CorporateAction.objects.filter(isin=instrument.isin, kind=CorporateAction.Kind.REVERSE_SPLIT,
+                                                    status=CorporateAction.Status.APPLIED).order_by("effective_date")
+    for split in reverse_splits:
+        if effective_cutoff(split.effective_date) >= cutoff:
+            (applied,) = [event for event in store.read_stream(streams.CORPORATE_ACTION, split.id)
+                          if event.event_type == "split_applied"]
+            return Decimal(applied.payload["old_tokens_per_share"])
+    return instrument.tokens_per_share
+
+
 def issuer_wallets() -> set[str]:
     wallets = {to_checksum_address(address) for address in settings.DIVIDEND_EXCLUDED_WALLETS}
     if settings.REDEMPTION_WALLET:
@@ -123,7 +144,7 @@ def network_snapshot(deployment: TokenDeployment, cutoff: datetime, excluded_wal
     excluded = sorted([address, str(units)] for address, units in held.items() if address in excluded_wallets)
     return {
         "network": net.name, "deployment_id": deployment.id, "token_address": deployment.contract_address,
-        "decimals": deployment.decimals, "tokens_per_share": deployment.instrument.tokens_per_share,
+        "decimals": deployment.decimals, "tokens_per_share": tokens_per_share_at(deployment.instrument, cutoff),
         "block_number": block.number if block else None, "block_hash": block.hash if block else None,
         "block_timestamp": block.timestamp if block else None, "from_block": deployment.deploy_tx_block,
         "transfer_logs": log_count, "total_units": str(sum(held.values())),

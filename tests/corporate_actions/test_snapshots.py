@@ -3,10 +3,12 @@ own state as a cross-check while it lasts, and Transfer logs when it is pruned."
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
+from types import SimpleNamespace
 
 import pytest
 
-from corporate_actions import services
+from corporate_actions import services, splits
 from corporate_actions.errors import RecordDateNotClosed
 from corporate_actions.snapshots import holders_sha256, record_date_cutoff
 from ledger import canonical, store
@@ -70,3 +72,23 @@ def test_correcting_the_record_date_voids_the_snapshot(issued, chain_env):
 
     corrected = services.get_action(action.id)
     assert corrected.status == "announced" and not corrected.snapshot_holders.exists()
+
+
+def test_a_dividend_snapshotted_after_a_later_reverse_split_counts_shares_at_the_record_dates_ratio(
+        issued, chain_env, monkeypatch):
+    holder = funded_account(chain_env.w3).address
+    issued.issue({holder: "100"})
+    services.set_tax_category(holder, "us_person", actor=OPS)
+    dividend = issued.announce_and_close_record_date("0.50")
+    issued.receive_cash(dividend, "50.00")  # 100 shares held at the record date
+    effective = dividend.record_date + timedelta(days=1)
+    monkeypatch.setattr(splits, "timezone", SimpleNamespace(localdate=lambda: effective))
+    reverse_split = services.announce_split(issued.symbol, effective_date=effective, old_rate=10, new_rate=1,
+                                            actor=OPS)
+    services.apply_action(reverse_split.id, actor=OPS)  # 10 tokens per share from now on
+
+    (network,) = services.snapshot_holders(dividend.id, actor=OPS).networks
+
+    assert Decimal(network["tokens_per_share"]) == 1
+    run = services.create_dividend_run(dividend.id, actor=OPS)
+    assert (Decimal(run.totals["gross"]), Decimal(run.totals["residue"])) == (Decimal("50.00"), 0)
