@@ -1,7 +1,9 @@
 """Operations manage partner API keys and see webhook deliveries here.
 
 Keys change only through api.keys (each change an event naming the user): the add form calls
-`create_api_key` and shows the new key once; revoke and rotate are actions. Rows themselves are read-only."""
+`create_api_key` and shows the new key once; revoke and rotate are actions. Disabling an endpoint and
+redelivering are actions too, each use recorded as a console request naming the user. Rows themselves are
+read-only."""
 from __future__ import annotations
 
 from datetime import timedelta
@@ -9,10 +11,12 @@ from datetime import timedelta
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 
+from console.requests import record_request
 from ledger.errors import DomainError
 from partners.models import Partner
 
@@ -35,6 +39,17 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+class ActionsOnlyAdmin(ReadOnlyAdmin):
+    """Read-only rows with actions that need the model's change permission. Django asks for that permission
+    without an object on the change list, where the actions run, and with one on a row's page: there the
+    answer stays no, so the page never offers a save that would write back a row the deliverer may have
+    moved on meanwhile."""
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        opts = self.model._meta
+        return obj is None and request.user.has_perm(f"{opts.app_label}.change_{opts.model_name}")
 
 
 class CreateApiKeyForm(forms.Form):
@@ -107,17 +122,20 @@ class ApiKeyAdmin(ReadOnlyAdmin):
 
 
 @admin.register(WebhookEndpoint)
-class WebhookEndpointAdmin(ReadOnlyAdmin):
+class WebhookEndpointAdmin(ActionsOnlyAdmin):
     list_display = ["id", "partner", "url", "active", "created_at", "disabled_at"]
     list_filter = ["active"]
     search_fields = ["partner__id", "url"]
     exclude = ["secret"]
     actions = ["disable"]
 
-    @admin.action(description="Disable selected endpoints")
+    @admin.action(description="Disable selected endpoints", permissions=["change"])
     def disable(self, request, queryset):
         for endpoint in queryset:
-            webhook_endpoints.disable_endpoint(endpoint)
+            with transaction.atomic():
+                record_request("webhook_endpoint_disable", _actor(request), endpoint=endpoint.pk,
+                               partner=endpoint.partner_id)
+                webhook_endpoints.disable_endpoint(endpoint)
         self.message_user(request, f"{queryset.count()} endpoint(s) disabled")
 
 
@@ -132,7 +150,7 @@ class WebhookAttemptInline(admin.TabularInline):
 
 
 @admin.register(WebhookDelivery)
-class WebhookDeliveryAdmin(ReadOnlyAdmin):
+class WebhookDeliveryAdmin(ActionsOnlyAdmin):
     list_display = ["event_id", "event_type", "endpoint", "status", "attempts", "last_status_code", "next_attempt_at",
                     "created_at"]
     list_filter = ["status", "event_type"]
@@ -140,11 +158,14 @@ class WebhookDeliveryAdmin(ReadOnlyAdmin):
     inlines = [WebhookAttemptInline]
     actions = ["redeliver"]
 
-    @admin.action(description="Redeliver selected (fresh attempts, same event id)")
+    @admin.action(description="Redeliver selected (fresh attempts, same event id)", permissions=["change"])
     def redeliver(self, request, queryset):
         from .tasks import deliver_webhook
 
         for item in queryset:
-            webhook_delivery.redeliver(item)
+            with transaction.atomic():
+                record_request("webhook_redelivery", _actor(request), delivery=item.pk, event_id=item.event_id,
+                               endpoint=item.endpoint_id)
+                webhook_delivery.redeliver(item)
             deliver_webhook.delay(item.pk)
         self.message_user(request, f"{queryset.count()} delivery(ies) queued again")

@@ -38,7 +38,8 @@ ROLES: tuple[Role, ...] = (
     Role(
         "operator",
         "Creates and edits partners, wallets, instruments, deployments and corporate actions; starts syncs and "
-        "reconciliations; acknowledges and resolves breaks; pauses and resumes instruments; manages partner API keys.",
+        "reconciliations; acknowledges and resolves breaks; pauses and resumes instruments; manages partner API keys, "
+        "disables partner webhook endpoints and redelivers webhooks.",
         grants=(
             "custody.add_instrument", "custody.change_instrument",
             "custody.add_custodyaccount", "custody.change_custodyaccount",
@@ -46,6 +47,7 @@ ROLES: tuple[Role, ...] = (
             "partners.add_partner", "partners.change_partner",
             "partners.add_wallet", "partners.change_wallet",
             "api.add_apikey", "api.change_apikey", "api.add_webhookendpoint", "api.change_webhookendpoint",
+            "api.change_webhookdelivery",
             "issuance.add_tokendeployment", "issuance.change_tokendeployment",
             "corporate_actions.add_corporateaction", "corporate_actions.change_corporateaction",
             "corporate_actions.add_payoutpolicy", "corporate_actions.change_payoutpolicy",

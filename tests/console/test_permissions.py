@@ -4,11 +4,13 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
+from api.models import WebhookDelivery, WebhookEndpoint
 from custody.models import Instrument
 from ledger import store
 from ledger.models import Event
 
 from .conftest import move
+from .issuance_setup import SETUP_ACTOR
 
 pytestmark = pytest.mark.django_db
 ROLES = ("operator", "approver", "auditor", "superuser")
@@ -103,6 +105,77 @@ def test_auditors_can_review_who_holds_which_role_but_not_change_it(client_as, r
     assert change.status_code in ((403,) if role != "superuser" else (200, 302))
     target.refresh_from_db()
     assert target.is_superuser is (role == "superuser")
+
+
+@pytest.fixture
+def failed_delivery(unique) -> WebhookDelivery:
+    from partners.services import create_partner
+
+    partner = create_partner(f"p-{unique}", f"Partner {unique}", actor=SETUP_ACTOR)
+    endpoint = WebhookEndpoint.objects.create(partner=partner, url="https://hooks.example.com/in", secret="whsec_x")
+    return WebhookDelivery.objects.create(endpoint=endpoint, event_id=f"evt_{unique}", event_type="mint_completed",
+                                          payload={}, status=WebhookDelivery.Status.FAILED, attempts=8)
+
+
+def _run_admin_action(client, changelist: str, action: str, pk: int) -> tuple[bool, int]:
+    """(whether the change list offers the action, how many events the POST of it appended)."""
+    url = reverse(changelist)
+    offered = f'<option value="{action}">'.encode() in client.get(url).content
+    head = store.head_position()
+    client.post(url, {"action": action, "_selected_action": [pk]})
+    return offered, store.head_position() - head
+
+
+def _latest_request(event_type: str) -> Event:
+    return Event.objects.filter(stream_type="console_request", event_type=event_type).order_by("-position").first()
+
+
+@pytest.mark.parametrize(("role", "allowed"), [("operator", True), ("approver", False), ("auditor", False),
+                                               ("superuser", True)])
+def test_only_operators_can_disable_a_partner_webhook_endpoint_and_each_use_names_them(client_as, role, allowed,
+                                                                                       failed_delivery):
+    client = client_as(role)
+    endpoint = failed_delivery.endpoint
+
+    offered, appended = _run_admin_action(client, "admin:api_webhookendpoint_changelist", "disable", endpoint.pk)
+
+    endpoint.refresh_from_db()
+    assert (offered, endpoint.active, appended) == ((True, False, 1) if allowed else (False, True, 0))
+    if allowed:
+        recorded = _latest_request("webhook_endpoint_disable_requested")
+        assert recorded.metadata["actor"] == f"user:{client.user.username}"
+        assert recorded.payload["endpoint"] == endpoint.pk
+
+
+@pytest.mark.parametrize(("role", "allowed"), [("operator", True), ("approver", False), ("auditor", False),
+                                               ("superuser", True)])
+def test_only_operators_can_redeliver_a_webhook_and_each_use_names_them(client_as, role, allowed, failed_delivery,
+                                                                        monkeypatch):
+    from api.tasks import deliver_webhook
+
+    queued = []
+    monkeypatch.setattr(deliver_webhook, "delay", queued.append)
+    client = client_as(role)
+
+    offered, appended = _run_admin_action(client, "admin:api_webhookdelivery_changelist", "redeliver",
+                                          failed_delivery.pk)
+
+    failed_delivery.refresh_from_db()
+    assert (offered, failed_delivery.status, appended, queued) == (
+        (True, "pending", 1, [failed_delivery.pk]) if allowed else (False, "failed", 0, []))
+    if allowed:
+        recorded = _latest_request("webhook_redelivery_requested")
+        assert recorded.metadata["actor"] == f"user:{client.user.username}"
+        assert recorded.payload["delivery"] == failed_delivery.pk
+
+
+@pytest.mark.parametrize("changelist", ["admin:api_webhookendpoint_change", "admin:api_webhookdelivery_change"])
+def test_a_webhook_row_page_stays_read_only_for_operators(client_as, failed_delivery, changelist):
+    pk = failed_delivery.endpoint.pk if "endpoint" in changelist else failed_delivery.pk
+    client = client_as("operator")
+    page = client.get(reverse(changelist, args=[pk]))
+    assert page.status_code == 200 and b'name="_save"' not in page.content
+    assert client.post(reverse(changelist, args=[pk]), {}).status_code == 403
 
 
 def test_an_anonymous_visitor_is_sent_to_the_login_page(client):
