@@ -24,8 +24,9 @@ ENTITLEMENT_EXAMPLE = {
 
 @extend_schema_view(get=extend_schema(
     summary="Dividend and split entitlements of your wallets", tags=["entitlements"],
-    description="What each of your wallets is owed (or was paid) for each dividend or split, newest first: "
-                "balance at the record date, gross, withholding, fee, net, and the payout transaction.",
+    description="What each of your allowlisted wallets is owed (or was paid) for each dividend or split, newest "
+                "first: balance at the record date, gross, withholding, fee, net, and the payout transaction. "
+                "A wallet registered but not yet allowlisted (or revoked) shows nothing.",
     parameters=[EntitlementQuerySerializer,
                 OpenApiParameter("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT},
                                  description=f"Page size, 1-{MAX_LIMIT} (default 50).")],
@@ -44,7 +45,10 @@ class EntitlementList(PartnerView, generics.ListAPIView):
         query = EntitlementQuerySerializer(data=self.request.query_params.dict())  # a plain dict: "" is not "absent"
         query.is_valid(raise_exception=True)
         wanted = query.validated_data
-        wallets = set(Wallet.objects.filter(partner_id=self.partner_id).values_list("network", "address"))
+        # Only wallets operations allowlisted: anyone can register any address (no proof of control), and a
+        # registration must not reveal a stranger's holdings, tax category and payouts.
+        wallets = set(Wallet.objects.filter(partner_id=self.partner_id, status=Wallet.Status.ALLOWLISTED)
+                      .values_list("network", "address"))
         # The service selects by address; a wallet is an address on one network, so keep only the partner's pairs.
         return [item for item in corporate_actions.entitlements_for_wallets(sorted({a for _, a in wallets}))
                 if (item.network, item.address) in wallets and _matches(item, wanted)]

@@ -15,6 +15,9 @@ def test_a_partner_sees_its_wallets_entitlements_and_not_another_partners(issued
     bob = onboard(unique, "bob", issued.symbol)
     outsider = Account.create().address
     issued.issue({alice.wallet.address: "4", bob.wallet.address: "2", outsider: "10"})
+    # Anyone may register any address; until operations allowlist it, its entitlements stay private.
+    claimed = alice.api.post("/api/v1/wallets", {"network": "anvil", "address": outsider})
+    assert (claimed.status, claimed.json()["status"]) == (201, "registered")
     action = issued.announce_and_close_record_date("0.25")
     issued.receive_cash(action, "4.00")
     services.snapshot_holders(action.id, actor=OPS)
