@@ -3,8 +3,8 @@
 Everything shown is event-sourced, so read-only. Changes go through forms and actions that call
 corporate_actions.services with actor "user:<username>" (console.actions): announce (a form), cancel (with a
 reason), snapshot holders, create a payout run, approve it (never one's own: the service refuses), apply a split,
-symbol change or delisting. "Start payout" queues the worker (corporate_actions.tasks.run_payout), which records
-every step as system:corporate-actions.
+symbol change or delisting. "Start payout" records the user's request (payout_requested on console_request/<id>)
+and queues the worker (corporate_actions.tasks.run_payout), which records every step as system:corporate-actions.
 """
 from __future__ import annotations
 
@@ -18,8 +18,9 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from console.actions import ledger_action, run_ledger_action
+from console.actions import actor_for, ledger_action, run_ledger_action
 from console.admin_base import EventSourcedAdmin, LargeTableAdmin
+from console.requests import record_request
 from ledger.errors import DomainError
 
 from . import services, tasks
@@ -150,6 +151,7 @@ def start_payout(modeladmin, request, queryset) -> None:
         raise PermissionDenied
     run_ids = [run.id for run in queryset.filter(status__in=(PayoutRun.Status.APPROVED, PayoutRun.Status.PAYING))]
     for run_id in run_ids:
+        record_request("payout", actor_for(request.user), run_id=run_id)
         transaction.on_commit(lambda run_id=run_id: tasks.run_payout.delay(run_id))
     modeladmin.message_user(request, f"Queued {len(run_ids)} approved run(s); the worker records each step.",
                             messages.SUCCESS if run_ids else messages.WARNING)

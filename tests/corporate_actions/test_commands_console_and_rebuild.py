@@ -81,6 +81,27 @@ def test_an_approver_approves_from_the_console_and_nobody_approves_their_own_run
     assert (approved.status, approved.approved_by) == ("approved", "user:ca-approver")
 
 
+def test_starting_a_payout_from_the_console_is_an_event_naming_the_user_then_queues_the_worker(
+        issued, chain_env, client, django_capture_on_commit_callbacks):
+    issued.issue({funded_account(chain_env.w3).address: "4"})
+    action = issued.announce_and_close_record_date("1.00")
+    issued.receive_cash(action, "4.00")
+    services.snapshot_holders(action.id, actor=OPS)
+    run_id = services.create_dividend_run(action.id, actor=OPS).id
+    services.approve_run(run_id, APPROVER)
+    operator = User.objects.create_user("ca-payer", is_staff=True)
+    operator.user_permissions.add(*Permission.objects.filter(codename__in=("change_corporateaction", "view_payoutrun")))
+    client.force_login(operator)
+    head = store.head_position()
+
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        client.post("/admin/corporate_actions/payoutrun/", {"action": "start_payout", "_selected_action": [run_id]})
+
+    (asked,) = store.read_all(after_position=head, event_types=["payout_requested"])
+    assert (asked.metadata["actor"], asked.payload["run_id"]) == ("user:ca-payer", run_id)
+    assert len(queued) == 1
+
+
 def test_ops_announce_from_the_console_and_a_wrong_announcement_records_nothing(issued, client):
     operator = User.objects.create_user("ca-operator", is_staff=True)
     operator.user_permissions.add(*Permission.objects.filter(
