@@ -4,9 +4,11 @@ go back to the partner.
     redeem_requested (received | held) -> [redeem_assigned] -> burn_signed -> burn_broadcast -> burn_confirmed
     -> shares_released;  or redeem_failed.
 
-A deposit is identified by (network, tx hash, log index) and its redeem id is derived from it, so the watcher
-seeing the transfer and the partner filing it with the tx hash can only ever create one redemption. A
-transfer from a wallet no partner has allowlisted is recorded as `held` (and alerted), never dropped.
+A deposit is identified by (token deployment, tx hash, ordinal among that transaction's transfers of the token into
+the redemption wallet) and its redeem id is derived from it, so the watcher seeing the transfer and the partner
+filing it with the tx hash can only ever create one redemption. Not by the block-wide log index: a reorg can put
+the same transaction back at another place in a block. A transfer from a wallet no partner has allowlisted is
+recorded as `held` (and alerted), never dropped.
 Postings: burn_confirmed chain:<net>:<SYM>:supply +shares / partner:<id>:pending-redeem:<SYM> -shares;
 shares_released partner:<id>:pending-redeem:<SYM> +shares / custody:<account>:<SYM> -shares.
 """
@@ -52,8 +54,10 @@ TX_HASH = re.compile(r"^0x[0-9a-f]{64}$")
 DEPOSIT_NAMESPACE = uuid.UUID("0b7c4f7e-2f55-4d8e-9b1e-6a0c1d2e3f40")
 
 
-def redeem_id_for(network: str, tx_hash: str, log_index: int) -> str:
-    return str(uuid.uuid5(DEPOSIT_NAMESPACE, f"{network}:{tx_hash}:{log_index}"))
+def redeem_id_for(deployment_id: str, tx_hash: str, ordinal: int) -> str:
+    """`ordinal`: the deposit's place among the transaction's transfers of this token into the redemption wallet
+    (0 for the usual single one), which stays the same wherever a reorg re-includes the transaction."""
+    return str(uuid.uuid5(DEPOSIT_NAMESPACE, f"{deployment_id}:{tx_hash}:{ordinal}"))
 
 
 def get_redeem(redeem_id: str) -> RedeemRequest:
@@ -69,10 +73,11 @@ def _redemption_wallet() -> str:
 
 
 def deposit_event(deployment: TokenDeployment, transfer: TransferLog, partner: Partner | None, source: str,
-                  release_method: str = "journal") -> tuple[str, NewEvent]:
-    """The redeem_requested event for a Transfer into the redemption wallet (held when `partner` is None)."""
+                  release_method: str = "journal", *, ordinal: int = 0) -> tuple[str, NewEvent]:
+    """The redeem_requested event for a Transfer into the redemption wallet (held when `partner` is None);
+    `ordinal` as in redeem_id_for (a partner files the transaction's first deposit)."""
     qty = from_base_units(transfer.value, deployment.decimals)
-    return redeem_id_for(deployment.network, transfer.tx_hash, transfer.log_index), NewEvent("redeem_requested", {
+    return redeem_id_for(deployment.id, transfer.tx_hash, ordinal), NewEvent("redeem_requested", {
         "partner_id": partner.id if partner else None, "symbol": deployment.instrument.symbol,
         "network": deployment.network, "deployment_id": deployment.id, "from_address": transfer.from_address,
         "deposit_tx_hash": transfer.tx_hash, "deposit_log_index": transfer.log_index,

@@ -9,13 +9,14 @@ as blocks with enough confirmations, and records what the 1:1 promise depends on
 
 An RPC outage leaves the cursor where it was; the next run resumes from it. If the block under the cursor
 changed (a reorg deeper than the confirmations), the cursor is rewound by the network's reorg window and the
-range is read again; findings are de-duplicated by (tx hash, log index).
+range is read again; findings are de-duplicated by (tx hash, ordinal of the finding among those of its kind in the
+transaction), never by the block-wide log index, which changes when a reorg re-includes a transaction elsewhere.
 It also re-checks recently confirmed mints: one that left the chain is reversed (`mint_reorged`) and rebroadcast.
 """
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
-
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -105,18 +106,23 @@ def watch_deployment(deployment: TokenDeployment, summary: WatchSummary | None =
     for explain in _mint_explainers:
         our_mints |= explain(deployment.network, tx_hashes)
     our_burns = set(RedeemRequest.objects.filter(deployment=deployment, tx_hash__in=tx_hashes).values_list("tx_hash", flat=True))
-    seen = set(ChainAlert.objects.filter(deployment=deployment, tx_hash__in=tx_hashes, log_index__isnull=False)
-               .values_list("tx_hash", "log_index"))
-    deposits_seen = set(RedeemRequest.objects.filter(network=deployment.network, deposit_tx_hash__in=tx_hashes)
-                        .values_list("deposit_tx_hash", "deposit_log_index"))
+    # How many findings of each kind each transaction already has. A transaction's findings are recorded together
+    # (a partner files only its first deposit), so its n-th of a kind is known when n <= that count.
+    recorded = Counter(ChainAlert.objects.filter(deployment=deployment, tx_hash__in=tx_hashes,
+                                                 kind__in=("unexplained_mint", "unexplained_burn"))
+                       .values_list("kind", "tx_hash"))
+    recorded.update(("deposit", tx_hash) for tx_hash in RedeemRequest.objects.filter(
+        deployment=deployment, deposit_tx_hash__in=tx_hashes).values_list("deposit_tx_hash", flat=True))
+    found: Counter[tuple[str, str]] = Counter()
     redemption_wallet = checksum_address(settings.REDEMPTION_WALLET)
     symbol = deployment.instrument.symbol
     redeem_appends: list[StreamAppend] = []
     for log in logs:
-        key = (log.tx_hash, log.log_index)
         if log.from_address == ZERO_ADDRESS or log.to_address == ZERO_ADDRESS:
             minted = log.from_address == ZERO_ADDRESS
-            if key in seen or log.tx_hash in (our_mints if minted else our_burns):
+            key = ("unexplained_mint" if minted else "unexplained_burn", log.tx_hash)
+            found[key] += 1
+            if found[key] <= recorded[key] or log.tx_hash in (our_mints if minted else our_burns):
                 continue
             qty = from_base_units(log.value, deployment.decimals)
             shares = to_shares(qty, deployment.instrument.tokens_per_share)
@@ -128,9 +134,13 @@ def watch_deployment(deployment: TokenDeployment, summary: WatchSummary | None =
                  "qty": qty, "amount_base_units": str(log.value), "qty_shares": shares},
                 postings=legs if minted else [Posting(p.account, p.asset, -p.amount) for p in legs]))
             summary.unexplained += 1
-        elif log.to_address == redemption_wallet and key not in deposits_seen:
+        elif log.to_address == redemption_wallet:
+            key = ("deposit", log.tx_hash)
+            found[key] += 1
+            if found[key] <= recorded[key]:
+                continue
             partner = allowlisted_wallet_owner(network.name, log.from_address)
-            redeem_id, event = deposit_event(deployment, log, partner, "chain")
+            redeem_id, event = deposit_event(deployment, log, partner, "chain", ordinal=found[key] - 1)
             redeem_appends.append(StreamAppend("redeem_request", redeem_id, [event], expected_version=0))
             summary.deposits += 1
     checkpoint_due = cursor is None or safe_head - cursor.block_number >= settings.CHAIN_CURSOR_CHECKPOINT_BLOCKS

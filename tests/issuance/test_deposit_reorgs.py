@@ -1,0 +1,67 @@
+"""Deposits and burns through reorgs, odd amounts and retired tokens: one deposit is one redemption, a burn
+that leaves the chain is undone, and no single log stops the watcher."""
+from __future__ import annotations
+
+import pytest
+
+from chain.tx import gas_params_from_head, sign_transaction
+from issuance import services
+from issuance.models import RedeemRequest
+
+from .support import OPS, funded_account, token_contract, transfer_tokens
+
+pytestmark = pytest.mark.django_db
+TOKEN = 10**18
+
+
+def rpc(w3, method, *params):
+    answer = w3.provider.make_request(method, list(params))
+    assert "error" not in answer, answer
+    return answer["result"]
+
+
+def minted(partner, token, keys, book_share_journal, qty="20"):
+    request = services.request_mint(partner, token.instrument.symbol, qty, "anvil", keys.partner_wallet.address,
+                                    "partner:x")
+    book_share_journal(token.instrument.symbol, qty)
+    services.secure_shares(request.id, OPS)
+    return services.process_mint(request.id)
+
+
+def signed_transfer(w3, sender, token: str, to: str, amount: int):
+    data = token_contract(w3, token).encode_abi("transfer", args=[to, amount])
+    return sign_transaction(sender, to=token, data=bytes.fromhex(data.removeprefix("0x")), chain_id=w3.eth.chain_id,
+                            nonce=w3.eth.get_transaction_count(sender.address, "pending"),
+                            gas=gas_params_from_head(w3, 200_000))
+
+
+def mine_together(w3, *raw_txs: bytes) -> None:
+    """One block holding these transactions in this order."""
+    rpc(w3, "evm_setAutomine", False)
+    try:
+        for raw in raw_txs:
+            w3.eth.send_raw_transaction(raw)
+        rpc(w3, "evm_mine")
+    finally:
+        rpc(w3, "evm_setAutomine", True)
+
+
+def test_a_deposit_reincluded_at_another_log_index_stays_one_redemption(partner, token, keys, w3, book_share_journal):
+    minted(partner, token, keys, book_share_journal)
+    stranger = funded_account(w3)
+    transfer_tokens(w3, keys.partner_wallet, token.contract_address, stranger.address, 7 * TOKEN)
+    snapshot = rpc(w3, "evm_snapshot")
+    deposit = signed_transfer(w3, keys.partner_wallet, token.contract_address, keys.redemption_wallet.address,
+                              6 * TOKEN)
+    w3.eth.send_raw_transaction(deposit.raw_tx)
+    w3.eth.wait_for_transaction_receipt(deposit.tx_hash)
+    assert services.watch_chains().deposits == 1
+    first = RedeemRequest.objects.get(deposit_tx_hash=deposit.tx_hash)
+
+    rpc(w3, "evm_revert", snapshot)
+    other = signed_transfer(w3, stranger, token.contract_address, funded_account(w3).address, TOKEN)
+    mine_together(w3, other.raw_tx, deposit.raw_tx)
+    assert w3.eth.get_transaction_receipt(deposit.tx_hash)["logs"][0]["logIndex"] == 1
+
+    assert services.watch_chains().deposits == 0
+    assert list(RedeemRequest.objects.filter(deposit_tx_hash=deposit.tx_hash)) == [first]
