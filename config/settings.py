@@ -288,6 +288,10 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "api.problems.exception_handler",
     "DEFAULT_METADATA_CLASS": None,  # no OPTIONS introspection: the OpenAPI document is the contract
     "UNAUTHENTICATED_USER": None,
+    # Reverse proxies in front of the app that append to X-Forwarded-For. 0 (default): the client is
+    # REMOTE_ADDR and the header is ignored; otherwise a client could name any address it likes and escape
+    # the per-address rate limit of public endpoints.
+    "NUM_PROXIES": int(os.environ.get("API_NUM_PROXIES", "0")),
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "shareledger partner API",

@@ -6,6 +6,7 @@ import json
 import secrets
 
 import pytest
+from django.test import Client
 from django.utils import timezone
 from eth_account import Account
 
@@ -60,6 +61,14 @@ def test_too_many_requests_with_one_key_is_429_with_retry_after(alice, settings)
     expect(response, 429, "rate_limited")
     assert 1 <= int(response.headers["Retry-After"]) <= 60
     assert client_for(alice.id).get("/api/v1/wallets").status == 200  # the limit is per key
+
+
+def test_a_spoofed_x_forwarded_for_does_not_escape_the_public_rate_limit(db, settings, unique):
+    settings.API_RATE_LIMIT = "3/hour"
+    anonymous = Client(REMOTE_ADDR=f"2001:db8::{unique[:4]}:{unique[4:8]}")  # a counter of its own
+    statuses = [anonymous.get("/api/v1/proof-of-reserves/NOPEx", headers={"X-Forwarded-For": f"203.0.113.{n}"})
+                .status_code for n in range(4)]
+    assert statuses[:3] == [404, 404, 404] and statuses[3] == 429
 
 
 def test_request_shape_problems(alice):
