@@ -1,7 +1,9 @@
 """Audit export: the events recorded in a period, one JSON object per line, verifiable without our database.
 
 Line 1 is a header; every other line is one event exactly as it was hashed (canonical strings for decimals
-and timestamps). `tools/verify_export.py` re-derives every hash from these lines alone.
+and timestamps). `tools/verify_export.py` re-derives every hash from these lines alone. The header also lists
+the anchors recorded for positions in the file, so an auditor knows which on-chain anchors to read and pass
+to `--anchor`; the verifier never takes a hash from the header.
 """
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from typing import IO
 from django.db import connection, transaction
 
 from . import canonical
+from .anchor import ANCHOR_STREAM_TYPE
 from .log_scan import scan
 
 EXPORT_FORMAT = "shareledger-export/1"
@@ -50,6 +53,7 @@ def export(out: IO[str], date_from: date, date_to: date) -> dict:
             if first and first > 1:
                 cursor.execute("SELECT hash FROM ledger_event WHERE position = %s", [first - 1])
                 prev_hash = cursor.fetchone()[0]
+            anchors = _anchors_within(cursor, first, last) if first else []
         header = {
             "format": EXPORT_FORMAT,
             "from": date_from.isoformat(),
@@ -58,6 +62,7 @@ def export(out: IO[str], date_from: date, date_to: date) -> dict:
             "last_position": last,
             "event_count": count,
             "prev_hash": prev_hash if first else None,
+            "anchors": anchors,
             "generated_at": canonical.timestamp_str(datetime.now(UTC)),
         }
         out.write(canonical.dumps(header) + "\n")
@@ -65,3 +70,16 @@ def export(out: IO[str], date_from: date, date_to: date) -> dict:
             for event in scan(first, last):
                 out.write(canonical.dumps(event_line(event)) + "\n")
     return header
+
+
+def _anchors_within(cursor, first: int, last: int) -> list[dict]:
+    """The recorded anchors of positions first..last, whenever recorded (an anchor's record comes after the
+    position it anchors, sometimes in the next period). Read through the stream index: one row per anchor."""
+    cursor.execute(
+        "SELECT (payload->>'position')::bigint, payload->>'head_hash', (payload->>'chain_id')::bigint,"
+        " payload->>'contract' FROM ledger_event WHERE stream_type = %s"
+        " AND (payload->>'position')::bigint BETWEEN %s AND %s ORDER BY 1, 3, 4",
+        [ANCHOR_STREAM_TYPE, first, last],
+    )
+    return [{"position": position, "hash": head_hash, "chain_id": chain_id, "contract": contract}
+            for position, head_hash, chain_id, contract in cursor.fetchall()]

@@ -2,12 +2,16 @@
 """Verify a shareledger audit export without trusting the issuer's database or code.
 
 Standard library only. Usage:
-    python3 tools/verify_export.py EXPORT.jsonl [--expect-head HASH] [--balances]
+    python3 tools/verify_export.py EXPORT.jsonl [--anchor POSITION:HASH ...] [--expect-head HASH] [--balances]
 
 Checks, line by line: positions are contiguous from the header's first_position; every event's prev_hash
 is the previous event's hash (the first one links to the header's prev_hash); every hash is SHA-256 over
-the canonical encoding below; every event's postings sum to zero per asset. With --expect-head, the last
-hash must equal a head hash obtained elsewhere (an on-chain anchor, a proof-of-reserves page).
+the canonical encoding below; every event's postings sum to zero per asset. With --anchor (repeatable),
+the event at POSITION must have HASH, a (position, hash) pair read from the on-chain anchor contract: since
+every anchor is followed by its own `ledger_anchored` event, an export never ends at an anchored position.
+The header lists the anchors recorded for positions in the file, for convenience only; take the hashes from
+the chain. With --expect-head, the last hash must equal a head hash obtained elsewhere (a proof-of-reserves
+page, an export of the same period held earlier).
 With --balances it prints the net movement per account and asset over the exported period (the full
 balances when the export starts at position 1).
 
@@ -15,7 +19,8 @@ Canonical encoding (the issuer's ledger/canonical.py implements the same rule):
 JSON of {position, stream_type, stream_id, version, event_type, schema_version, payload, metadata,
 recorded_at, effective_at, postings, prev_hash}, keys sorted, separators "," and ":", UTF-8, non-ASCII
 unescaped; decimals are strings without exponent or trailing zeros; timestamps "YYYY-MM-DDTHH:MM:SS.ffffffZ".
-Exit status 0 when intact, 1 with the first bad position when not, 2 on unreadable input.
+Exit status 0 when intact, 1 with the first bad position when not, 2 on unreadable input or when an
+--anchor position is not in the export.
 """
 from __future__ import annotations
 
@@ -31,6 +36,7 @@ HASHED_FIELDS = ("position", "stream_type", "stream_id", "version", "event_type"
                  "metadata", "recorded_at", "effective_at", "postings", "prev_hash")
 DECIMAL_RE = re.compile(r"^-?(0|[1-9][0-9]*)(\.[0-9]*[1-9])?$")
 EXACT = Context(prec=100)  # sums never round (the default context keeps 28 digits)
+HASH_RE = re.compile(r"^[0-9a-f]{64}$")
 TIMESTAMP_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$")
 
 
@@ -69,7 +75,17 @@ def check_event(event: dict, expected_position: int, expected_prev: str) -> str 
     return None
 
 
-def verify(path: str, expect_head: str | None, show_balances: bool) -> int:
+def anchor_argument(text: str) -> tuple[int, str]:
+    """POSITION:HASH -> (position, lowercase hex hash); the hash may carry the 0x a block explorer shows."""
+    position, _, anchored_hash = text.partition(":")
+    anchored_hash = anchored_hash.lower().removeprefix("0x")
+    if not position.isdigit() or not HASH_RE.match(anchored_hash):
+        raise argparse.ArgumentTypeError(f"{text!r} is not POSITION:HASH (a position and a 64-digit hex hash)")
+    return int(position), anchored_hash
+
+
+def verify(path: str, expect_head: str | None, show_balances: bool, anchors: dict[int, str] | None = None) -> int:
+    anchors = anchors or {}
     balances: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
     try:
         handle = open(path, encoding="utf-8")
@@ -96,6 +112,8 @@ def verify(path: str, expect_head: str | None, show_balances: bool) -> int:
                 print(f"line {line_number}: not JSON ({exc})")
                 return 1
             problem = check_event(event, expected_position, expected_prev)
+            if not problem and event["position"] in anchors and event["hash"] != anchors[event["position"]]:
+                problem = f"hash {event['hash']} differs from the anchored hash {anchors[event['position']]}"
             if problem:
                 print(f"export BROKEN at position {event.get('position', expected_position)} (line {line_number}): {problem}")
                 return 1
@@ -111,21 +129,31 @@ def verify(path: str, expect_head: str | None, show_balances: bool) -> int:
     if expect_head and last_hash != expect_head:
         print(f"export BROKEN: last hash {last_hash} differs from the expected head {expect_head}")
         return 1
+    held = range(header["first_position"], expected_position) if count else range(0)
+    outside = sorted(position for position in anchors if position not in held)
+    if outside:
+        print(f"cannot check anchors at positions {', '.join(map(str, outside))}: the export holds positions "
+              f"{header.get('first_position')}..{header.get('last_position')}")
+        return 2
     if show_balances:
         for (account, asset), total in sorted(balances.items()):
             if total != 0:
                 print(f"{account}\t{asset}\t{total:f}")
-    print(f"export OK: {count} events, positions {header.get('first_position')}..{header.get('last_position')}, head {last_hash}")
+    matched = f"; anchors at positions {', '.join(map(str, sorted(anchors)))} match" if anchors else ""
+    print(f"export OK: {count} events, positions {header.get('first_position')}..{header.get('last_position')}, "
+          f"head {last_hash}{matched}")
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("export")
-    parser.add_argument("--expect-head", help="hash the last event must have (e.g. from an on-chain anchor)")
+    parser.add_argument("--anchor", action="append", type=anchor_argument, default=[], metavar="POSITION:HASH",
+                        help="hash the event at POSITION must have, read from the on-chain anchor (repeatable)")
+    parser.add_argument("--expect-head", help="hash the last event must have")
     parser.add_argument("--balances", action="store_true", help="print net movement per account and asset")
     args = parser.parse_args(argv)
-    return verify(args.export, args.expect_head, args.balances)
+    return verify(args.export, args.expect_head, args.balances, dict(args.anchor))
 
 
 if __name__ == "__main__":

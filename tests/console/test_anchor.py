@@ -2,6 +2,11 @@
 from __future__ import annotations
 
 import io
+import json
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
 
 import pytest
 from django.core.management import call_command
@@ -11,12 +16,14 @@ from django.urls import reverse
 from console.tasks import anchor_ledger
 from ledger import canonical, store
 from ledger.anchor import NothingToAnchor, anchor_head, read_anchor, verify_anchor
+from ledger.export import export
 from ledger.log_scan import scan
 from ledger.models import Event
 
 from .conftest import move
 
 pytestmark = pytest.mark.django_db
+VERIFY_EXPORT = Path(__file__).resolve().parents[2] / "tools" / "verify_export.py"
 
 
 @pytest.fixture
@@ -113,6 +120,40 @@ def test_history_rewritten_with_recomputed_hashes_passes_the_chain_check_but_not
     assert exit_info.value.code == 1
     assert out.getvalue().startswith("ledger OK")  # the rewritten chain is internally consistent...
     assert "anchor MISMATCH" in err.getvalue() and "history rewritten" in err.getvalue()  # ...but not what was anchored
+
+
+def _export_and_verify(path: Path, *args: str) -> tuple[dict, subprocess.CompletedProcess]:
+    """Export the whole log to `path` and run the standalone verifier on it: (the header, its run)."""
+    buffer = io.StringIO()
+    header = export(buffer, date(2000, 1, 1), date(2100, 1, 1))
+    path.write_text(buffer.getvalue())
+    return json.loads(buffer.getvalue().splitlines()[0]), subprocess.run(
+        [sys.executable, str(VERIFY_EXPORT), str(path), *args], capture_output=True, text=True)
+
+
+def test_an_export_is_checked_against_the_on_chain_anchor_though_the_anchor_record_follows_it(anchor_setup, booked,
+                                                                                              tmp_path):
+    """Every anchor is followed by its own `ledger_anchored` event, so no export ends at an anchored position:
+    --expect-head cannot use an anchor, --anchor POSITION:HASH checks the event at that position."""
+    anchor_head(anchor_setup.w3, anchor_setup.owner, anchor_setup.contract)
+    on_chain = read_anchor(anchor_setup.w3, anchor_setup.contract)  # what an auditor reads from the contract
+    anchored = f"{on_chain.position}:0x{on_chain.head_hash}"
+    export_path = tmp_path / "export.jsonl"
+
+    header, intact = _export_and_verify(export_path, "--anchor", anchored)
+    assert intact.returncode == 0 and f"anchors at positions {on_chain.position} match" in intact.stdout
+    assert {"position": on_chain.position, "hash": on_chain.head_hash, "chain_id": 31337,
+            "contract": anchor_setup.contract} in header["anchors"]
+    _, head_only = _export_and_verify(export_path, "--expect-head", on_chain.head_hash)
+    assert head_only.returncode == 1
+    _, beyond = _export_and_verify(export_path, "--anchor", f"{header['last_position'] + 1}:{on_chain.head_hash}")
+    assert beyond.returncode == 2 and f"cannot check anchors at positions {header['last_position'] + 1}" in beyond.stdout
+
+    _rewrite_history_with_recomputed_hashes(booked.position, {"symbol": "X", "qty": "4000"})
+    _, rewritten = _export_and_verify(export_path, "--anchor", anchored)
+    assert rewritten.returncode == 1
+    assert rewritten.stdout.startswith(f"export BROKEN at position {on_chain.position}")
+    assert f"differs from the anchored hash {on_chain.head_hash}" in rewritten.stdout
 
 
 def test_an_auditor_checks_the_anchor_from_the_console(anchor_settings, anchor_setup, booked, client_as):
