@@ -1,6 +1,7 @@
-"""The numbers behind "no token without a share": shares in custody, tokens outstanding, mints in flight.
+"""The numbers behind "no token without a share": shares in custody and the part of them that is not ours to
+back tokens with, tokens outstanding, mints in flight.
 
-All three are in shares (token quantities divided by tokens_per_share), as ledger postings are.
+All are in shares (token quantities divided by tokens_per_share), as ledger postings are.
 """
 from __future__ import annotations
 
@@ -25,6 +26,23 @@ def tokens_outstanding_shares(symbol: str) -> Decimal:
     return normalize_decimal(-supply)
 
 
+def owed_back_shares(symbol: str) -> Decimal:
+    """Shares still in custody that belong to partners: tokens burned whose shares are not released yet, and
+    shares of cancelled or failed mints not yet returned (negative partner:<id>:pending-redeem:<SYM>). They
+    leave custody when released, so counting them would let a new mint sign against shares already owed."""
+    suffix = f":pending-redeem:{symbol}"
+    return _sum(-balance for (account, _), balance in balances_with_prefix("partner:", symbol).items()
+                if account.endswith(suffix) and balance < 0)
+
+
+def unclaimed_shares(symbol: str) -> Decimal:
+    """Shares custody booked from a journal that no request holds (negative suspense:unmatched-journal:<a>:<SYM>):
+    a journal in that nobody has claimed yet (held for operations), or a release journaled back to a partner
+    whose outgoing JNLS the sync has not booked yet (they are about to leave custody)."""
+    return _sum(-balance for (account, _), balance in balances_with_prefix("suspense:unmatched-journal:", symbol).items()
+                if account.endswith(f":{symbol}") and balance < 0)
+
+
 def in_flight_mint_shares(instrument: Instrument) -> Decimal:
     """Mints that passed the reserve check and are not yet confirmed or failed."""
     total = (MintRequest.objects.filter(instrument=instrument, status__in=MintRequest.RESERVED)
@@ -43,9 +61,17 @@ def _sum(values) -> Decimal:
 class ReserveCheck:
     symbol: str
     custody_shares: Decimal
+    owed_back_shares: Decimal
+    unclaimed_shares: Decimal
     outstanding_shares: Decimal
     in_flight_shares: Decimal
     this_mint_shares: Decimal
+
+    @property
+    def reserve_shares(self) -> Decimal:
+        """Shares in custody that may back tokens: neither owed back to a partner nor claimed by no request."""
+        return normalize_decimal(EXACT.subtract(self.custody_shares,
+                                                EXACT.add(self.owed_back_shares, self.unclaimed_shares)))
 
     @property
     def shares_after_mint(self) -> Decimal:
@@ -54,19 +80,20 @@ class ReserveCheck:
 
     @property
     def passes(self) -> bool:
-        return self.shares_after_mint <= self.custody_shares
+        return self.shares_after_mint <= self.reserve_shares
 
     def as_payload(self) -> dict:
-        return {"custody_shares": self.custody_shares, "outstanding_shares": self.outstanding_shares,
+        return {"custody_shares": self.custody_shares, "owed_back_shares": self.owed_back_shares,
+                "unclaimed_shares": self.unclaimed_shares, "outstanding_shares": self.outstanding_shares,
                 "in_flight_shares": self.in_flight_shares, "this_mint_shares": self.this_mint_shares}
 
 
 def reserve_check(instrument: Instrument, this_mint_shares: Decimal) -> ReserveCheck:
-    """The three numbers at one ledger position. They are three reads; every change to any of them (a share
-    booked in custody, a mint signed, confirmed or failed, a burn) is an append, so holding appends back for
-    the reads means no mint can be counted in neither "in flight" nor "outstanding", and no share counted in
-    custody that had already left."""
+    """The numbers at one ledger position. They are separate reads; every change to any of them (a share
+    booked in custody, owed back or released, a mint signed, confirmed or failed, a burn) is an append, so
+    holding appends back for the reads means no mint can be counted in neither "in flight" nor "outstanding",
+    and no share counted in custody that had already left or been owed back."""
+    symbol = instrument.symbol
     with store.appends_held():
-        return ReserveCheck(instrument.symbol, shares_in_custody(instrument.symbol),
-                            tokens_outstanding_shares(instrument.symbol), in_flight_mint_shares(instrument),
-                            this_mint_shares)
+        return ReserveCheck(symbol, shares_in_custody(symbol), owed_back_shares(symbol), unclaimed_shares(symbol),
+                            tokens_outstanding_shares(symbol), in_flight_mint_shares(instrument), this_mint_shares)

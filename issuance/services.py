@@ -172,7 +172,9 @@ def check_reserves(instrument: Instrument, qty_shares: Decimal) -> ReserveCheck:
     if not check.passes:
         raise InsufficientReserves(
             f"{instrument.symbol}: {check.outstanding_shares} outstanding + {check.in_flight_shares} in flight + "
-            f"{check.this_mint_shares} for this mint exceeds {check.custody_shares} shares in custody")
+            f"{check.this_mint_shares} for this mint exceeds {check.reserve_shares} shares in custody free to back "
+            f"tokens ({check.custody_shares} held, {check.owed_back_shares} owed back to partners, "
+            f"{check.unclaimed_shares} claimed by no request)")
     return check
 
 
@@ -290,9 +292,10 @@ def secure_shares(request_id: str, actor: str, *, via: str = "journal", referenc
       - sync first: the JNLS left the clearing account at -shares; this brings it back to zero;
       - ops confirm first: the clearing account is +shares for a while (a journal expected, not yet seen),
         and the sync's later JNLS booking nets it to zero.
-    The reserve check counts only custody:*:<SYM>, so a mint is never signed before custody has booked the
-    shares: process_mint syncs the broker account first, and while a claimed journal is still missing from
-    the broker's feed (the clearing account is positive) the mint waits instead of failing.
+    The reserve check counts only custody:*:<SYM> (less shares owed back to partners or held by no request),
+    so a mint is never signed before custody has booked the shares: process_mint syncs the broker account
+    first, and while a claimed journal is still missing from the broker's feed (the clearing account is
+    positive) the mint waits instead of failing.
     (A statement custodian has no journal feed: there this event credits custody:<account>:<SYM> itself,
     see journal_counter_account.)
 
