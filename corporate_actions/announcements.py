@@ -20,14 +20,15 @@ broker's DIV activity, which names a symbol and a date but no corporate action, 
 before anyone could say which dividend it pays. Two live dividends paid the same day (a regular and a special
 one) would therefore share one receivable, and the first payout run would take both amounts. So a dividend
 whose symbol and pay date equal another live one's (not cancelled, not paid) is refused (DividendPayDateTaken):
-operations announce one dividend with the combined rate. A correction of the pay date moves whatever cash is
-already booked for the old date to the new one, in the correction event.
+operations announce one dividend with the combined rate. For the same reason the pay date is final once cash is
+booked in its receivable (PayDateHasCash): the custodian paid on that day, and another date would name an empty
+receivable and leave the cash behind. (Cash the broker pays on another day than announced lands in that day's
+receivable, with the announcement's still empty: correcting the pay date to the broker's day is what finds it.)
 """
 from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -35,13 +36,19 @@ from typing import Any
 from django.db import transaction
 
 from ledger import canonical, store
-from ledger.errors import ConcurrencyError
 from ledger.balances import balance
-from ledger.store import NewEvent, Posting
+from ledger.errors import ConcurrencyError
+from ledger.store import NewEvent
 
 from . import ledger_accounts as accounts
 from . import streams
-from .errors import ActionStateConflict, DividendPayDateTaken, InvalidAnnouncement, UnknownCorporateAction
+from .errors import (
+    ActionStateConflict,
+    DividendPayDateTaken,
+    InvalidAnnouncement,
+    PayDateHasCash,
+    UnknownCorporateAction,
+)
 from .instruments import instrument_for
 from .locks import lock
 from .models import CorporateAction
@@ -108,8 +115,8 @@ def announce_split(symbol: str, *, effective_date: date | str, old_rate: Decimal
 
 def correct(action_id: str, changes: dict[str, Any], *, reason: str, actor: str) -> CorporateAction:
     """Record corrected terms (the whole new set). Allowed until a payout run exists or the action was applied;
-    a changed record date makes the snapshot void (the action is snapshotted again); a changed pay date takes the
-    cash booked for the old one along (see the module docstring)."""
+    a changed record date makes the snapshot void (the action is snapshotted again); the pay date cannot change
+    once cash is booked for it (see the module docstring)."""
     action = get_action(action_id)
     if action.status not in CORRECTABLE:
         raise ActionStateConflict(f"corporate action {action_id} is {action.status}; announce a new one instead")
@@ -121,10 +128,11 @@ def correct(action_id: str, changes: dict[str, Any], *, reason: str, actor: str)
     terms = validate_terms(action.kind, {**action.terms, **changes})
     if canonical.normalize_json(terms) == action.terms:
         raise InvalidAnnouncement(f"the correction changes nothing in {action_id}")
+    _refuse_pay_date_with_cash(action, terms)
     with transaction.atomic():
         _refuse_shared_receivable(action.kind, action.symbol, terms, action.id)
         _append(action, "corporate_action_corrected", {"terms": terms, "previous_terms": action.terms,
-                                                       "reason": reason}, actor, _receivable_moved(action, terms))
+                                                       "reason": reason}, actor)
     return get_action(action_id)
 
 
@@ -153,23 +161,20 @@ def _refuse_shared_receivable(kind: str, symbol: str, terms: dict[str, Any], act
             f"Announce one dividend with the combined rate (correct {clash.id}) instead")
 
 
-def _receivable_moved(action: CorporateAction, terms: dict[str, Any]) -> list[Posting]:
-    """Cash already booked for a dividend's old pay date, moved to the corrected one's receivable."""
+def _refuse_pay_date_with_cash(action: CorporateAction, terms: dict[str, Any]) -> None:
     if action.kind != Kind.CASH_DIVIDEND or terms["pay_date"] == action.terms["pay_date"]:
-        return []
-    old = accounts.receivable(action.symbol, action.pay_date)
-    booked = balance(old, action.currency)
-    if booked == 0:
-        return []
-    new = accounts.receivable(action.symbol, date.fromisoformat(terms["pay_date"]))
-    return [Posting(old, action.currency, -booked), Posting(new, action.currency, booked)]
+        return
+    receivable = accounts.receivable(action.symbol, action.pay_date)
+    booked = balance(receivable, action.currency)
+    if booked:
+        raise PayDateHasCash(f"{-booked:f} {action.currency} is already booked in {receivable} for {action.id}: the "
+                             f"custodian paid on {action.pay_date}, so the pay date stays")
 
 
-def _append(action: CorporateAction, event_type: str, payload: dict[str, Any], actor: str,
-            postings: Sequence[Posting] = ()) -> None:
+def _append(action: CorporateAction, event_type: str, payload: dict[str, Any], actor: str) -> None:
     with transaction.atomic():
         try:
-            store.append(streams.CORPORATE_ACTION, action.id, [NewEvent(event_type, payload, postings)],
+            store.append(streams.CORPORATE_ACTION, action.id, [NewEvent(event_type, payload)],
                          metadata={"actor": actor}, expected_version=action.stream_version)
         except ConcurrencyError:
             raise ActionStateConflict(f"corporate action {action.id} changed meanwhile; retry") from None

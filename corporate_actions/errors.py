@@ -67,6 +67,14 @@ class DividendPayDateTaken(CorporateActionError):
     http_status = 409
 
 
+class PayDateHasCash(CorporateActionError):
+    """Cash is booked in the dividend's receivable for its pay date: the custodian paid that day, and moving the
+    pay date would leave the cash in a receivable no dividend names."""
+
+    code = "pay_date_has_cash"
+    http_status = 409
+
+
 class DividendShortfall(CorporateActionError):
     """The cash received is less than the holders' gross entitlements: paying would spend money we do not have."""
 

@@ -9,7 +9,8 @@ Announcements (corporate_action/<id>; each correction and cancellation is a new 
     correct_action(action_id, changes, *, reason, actor); cancel_action(action_id, *, reason, actor)
     import_corporate_actions(since, until, *, account=None) -> ImportReport     from Alpaca, idempotent
     errors: InvalidAnnouncement (invalid_announcement), UnknownInstrument, ActionStateConflict,
-        DividendPayDateTaken (another live cash dividend of the stock is paid that day: one receivable)
+        DividendPayDateTaken (another live cash dividend of the stock is paid that day: one receivable),
+        PayDateHasCash (cash is booked for the dividend's pay date: it stays)
 
 Dividends:
     snapshot_holders(action_id, *, actor) -> HolderSnapshot        holders at the end of the record date
