@@ -2,7 +2,7 @@
 
 | activity | event | postings (qty q, price p, net_amount n) |
 |---|---|---|
-| FILL buy | shares_bought | custody:<a>:<SYM> +q, market:<a>:<SYM> -q; custody:<a>:cash:USD -q*p, market:<a>:USD +q*p |
+| FILL buy | shares_bought | custody:<a>:<SYM> +q, market:<a>:<SYM> -q; custody:<a>:cash:USD -c, market:<a>:USD +q*p, broker:<a>:rounding:USD +(c - q*p) |
 | FILL sell | shares_sold | the same with the signs reversed |
 | JNLS | shares_journaled | custody:<a>:<SYM> +q (q<0: shares out) against partner:<id>:pending-mint:<SYM> (q>0) or partner:<id>:pending-redeem:<SYM> (q<0) when a journal matcher names the partner, else suspense:unmatched-journal:<a>:<SYM> |
 | JNLC | cash_journaled | custody:<a>:cash:USD +n against partner:<id>:cash:USD or suspense:unmatched-journal:<a>:USD |
@@ -10,6 +10,10 @@
 | FEE | fee_charged | custody:<a>:cash:USD +n (n<0), broker:<a>:fees:USD -n |
 | SPLIT | split_booked | custody:<a>:<SYM> +q (q = change in shares), corporate-actions:split-<date>:<SYM> -q |
 | anything else | broker_activity_unclassified | shares and cash it moves against suspense:broker-activity:<a>:<asset> |
+
+A FILL carries no cash amount (Alpaca's TradeActivity has no net_amount), so its cash c is q*p settled to the
+cent (half up), as the broker settles it; the sub-cent rest goes to the rounding account (q*p with more than
+the ledger's 18 decimal places is posted rounded to 18 there, and kept exact in the payload).
 
 Cash that an activity moves beyond its rule (say a JNLS with a net_amount) also goes against that same
 suspense account, so the ledger's cash always follows the broker's and every oddity stays visible.
@@ -28,16 +32,18 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from ledger.canonical import AMOUNT_MAX_SCALE, EXACT
 from ledger.store import NewEvent, Posting
 
 from . import ledger_accounts as accounts
 from .errors import ActivityNotBookable
 
 CURRENCY = "USD"
+CENT = Decimal("0.01")
 NEW_YORK = ZoneInfo("America/New_York")
 PARTNER_ID_RE = re.compile(r"^[A-Za-z0-9_.@-]{1,100}$")
 MAX_SAFE_INTEGER = 2**53 - 1
@@ -135,14 +141,19 @@ class _Reading:
             self.refuse(f"a fill needs qty > 0, price > 0 and side buy or sell (got {qty}, {price}, {side!r})")
         bought = side == "buy"
         shares = qty if bought else -qty
-        notional = qty * price
+        notional = EXACT.multiply(qty, price)
+        settled = notional.quantize(CENT, ROUND_HALF_UP, context=EXACT)
+        trade_value = _at_ledger_scale(notional)
+        cash_in = -1 if bought else 1
         legs = [
             *_pair(accounts.custody_shares(self.account, symbol), accounts.market(self.account, symbol), symbol, shares),
-            *_pair(accounts.custody_cash(self.account, CURRENCY), accounts.market(self.account, CURRENCY), CURRENCY,
-                   -notional if bought else notional),
+            *(Posting(account, CURRENCY, cash_in * amount) for account, amount in (
+                (accounts.custody_cash(self.account, CURRENCY), settled),
+                (accounts.market(self.account, CURRENCY), -trade_value),
+                (accounts.broker_rounding(self.account, CURRENCY), trade_value - settled)) if amount != 0),
         ]
         details = {"symbol": symbol, "side": side, "qty": qty, "price": price, "notional": notional,
-                   "order_id": str(self.activity.get("order_id") or "")}
+                   "settled_amount": settled, "order_id": str(self.activity.get("order_id") or "")}
         return self.event("shares_bought" if bought else "shares_sold", details, legs, self.transaction_time())
 
     def share_journal(self) -> NewEvent:
@@ -289,6 +300,13 @@ def parse_broker_timestamp(value: object) -> datetime | None:
     except ValueError:
         return None
     return moment if moment.tzinfo is not None else None
+
+
+def _at_ledger_scale(amount: Decimal) -> Decimal:
+    """`amount` rounded to the 18 decimal places a posting holds; unchanged when it has no more."""
+    if -amount.as_tuple().exponent <= AMOUNT_MAX_SCALE:
+        return amount
+    return amount.quantize(Decimal(1).scaleb(-AMOUNT_MAX_SCALE), ROUND_HALF_EVEN, context=EXACT)
 
 
 def _pair(account: str, counterparty: str, asset: str, amount: Decimal) -> list[Posting]:

@@ -26,6 +26,11 @@ def broker_fees(account: str, currency: str) -> str:
     return f"broker:{account}:fees:{currency}"
 
 
+def broker_rounding(account: str, currency: str) -> str:
+    """What fills settled to the cent differ from their exact value (qty x price): positive = cost to us."""
+    return f"broker:{account}:rounding:{currency}"
+
+
 def dividends_receivable(symbol: str, paid_on: date) -> str:
     """Alpaca's DIV activities carry no corporate action id; the pay date names the dividend instead."""
     return f"dividends:receivable:{symbol}:{paid_on.isoformat()}"

@@ -247,3 +247,21 @@ def test_an_activity_that_cannot_be_booked_stops_the_sync_before_it(alpaca_main,
 
     assert [event.payload["qty"] for event in ledger_log.new("shares_bought")] == ["1"]
     assert balance("custody:alpaca-main:AAPL", "AAPL") == Decimal("1")
+
+
+def test_a_fractional_fill_at_a_ten_decimal_price_settles_to_the_cent_with_the_rest_in_a_rounding_account(
+        alpaca_main, instruments, broker_client, broker, ledger_log):
+    broker.set_fill_price("AAPL", "3.1415926535")
+    market_order(broker_client, OrderSide.BUY, "AAPL", "0.123456789")  # worth 0.3878509413470996115 dollars
+    market_order(broker_client, OrderSide.BUY, "AAPL", "1")  # a later fill is not stuck behind it
+
+    sync_account(alpaca_main)
+
+    first, second = ledger_log.new("shares_bought")
+    assert (first.payload["notional"], first.payload["settled_amount"]) == ("0.3878509413470996115", "0.39")
+    assert balance("custody:alpaca-main:AAPL", "AAPL") == Decimal("1.123456789")
+    assert balance("custody:alpaca-main:cash:USD", "USD") == -Decimal("0.39") - Decimal("3.14")
+    trade_value = Decimal("0.387850941347099612")  # the ledger keeps 18 decimal places
+    assert balance("market:alpaca-main:USD", "USD") == trade_value + Decimal("3.1415926535")
+    assert balance("broker:alpaca-main:rounding:USD", "USD") == (
+        Decimal("0.39") - trade_value + Decimal("3.14") - Decimal("3.1415926535"))
