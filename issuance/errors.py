@@ -10,6 +10,7 @@ __all__ = [
     "SecondApprovalRequired", "InvalidState", "UnknownPartner", "KycNotApproved", "InstrumentNotAllowed",
     "TokenNotDeployed", "UnknownRequest", "DepositNotFound", "SignerNotConfigured", "BrokerCallFailed",
     "DeploymentExists", "InvalidItnRequest", "SharesPending", "NoSharesOwed", "SharesAlreadyReturned",
+    "RedeemAlreadyFiled",
 ]
 
 
@@ -135,4 +136,11 @@ class SharesAlreadyReturned(IssuanceError):
     """The shares of this cancelled or failed mint were already recorded as returned to the partner."""
 
     code = "shares_already_returned"
+    http_status = 409
+
+
+class RedeemAlreadyFiled(IssuanceError):
+    """The deposit was already filed (or picked up) with another release method; it is not changed."""
+
+    code = "redeem_already_filed"
     http_status = 409

@@ -33,7 +33,8 @@ from partners.services import get_partner
 
 from . import chain_client, nonces, signers
 from .crashpoints import crash_point
-from .errors import DepositNotFound, InvalidQuantity, InvalidState, SharesPending, UnknownRequest, WalletNotAllowlisted
+from .errors import (DepositNotFound, InvalidQuantity, InvalidState, RedeemAlreadyFiled, SharesPending, UnknownRequest,
+                     WalletNotAllowlisted)
 from .locks import lock
 from .models import RedeemRequest, TokenDeployment
 from .quantities import from_base_units, parse_qty, to_shares
@@ -93,7 +94,8 @@ def request_redeem(partner: Partner | str, symbol: str, network: str, tx_hash: s
                    qty: Decimal | str | None = None, release_method: str = "journal") -> RedeemRequest:
     """A partner files the transfer of its tokens to the redemption wallet. Verified against the chain: the
     transaction must hold a Transfer of this token from one of the partner's allowlisted wallets to the
-    redemption wallet. Filing the same deposit again returns the same redemption."""
+    redemption wallet. Filing the same deposit again returns the same redemption, unless it asks for another
+    release method (RedeemAlreadyFiled: the recorded one stands)."""
     partner = partner if isinstance(partner, Partner) else get_partner(partner)
     instrument = get_instrument(symbol)
     deployment = active_deployment(instrument, network)
@@ -117,13 +119,17 @@ def request_redeem(partner: Partner | str, symbol: str, network: str, tx_hash: s
     if qty is not None and parse_qty(qty, deployment.decimals) != from_base_units(deposit.value, deployment.decimals):
         raise InvalidQuantity(f"the transfer moved {from_base_units(deposit.value, deployment.decimals)} tokens, not {qty}")
     redeem_id, event = deposit_event(deployment, deposit, partner, "partner", release_method)
-    existing = RedeemRequest.objects.filter(id=redeem_id).first()
-    if existing is not None:
-        if existing.status == Status.HELD:
+    with transaction.atomic():
+        lock(f"redeem:{redeem_id}")  # the same deposit filed twice at once: the second waits and finds the first
+        existing = RedeemRequest.objects.filter(id=redeem_id).first()
+        if existing is None:
+            store.append("redeem_request", redeem_id, [event], metadata={"actor": actor, "partner": partner.id},
+                         expected_version=0)
+        elif existing.release_method != release_method:
+            raise RedeemAlreadyFiled(f"deposit {tx_hash} was already filed with release method "
+                                     f"{existing.release_method!r}, not {release_method!r}")
+        elif existing.status == Status.HELD:
             return assign_held_redeem(redeem_id, partner.id, actor)
-        return existing
-    store.append("redeem_request", redeem_id, [event], metadata={"actor": actor, "partner": partner.id},
-                 expected_version=0)
     return get_redeem(redeem_id)
 
 

@@ -65,6 +65,8 @@ REDEEM_FAILURES = (
     failure(issuance_errors.DepositNotFound, "transaction 0x5c50... moved no AAPLx to the redemption wallet"),
     failure(issuance_errors.WalletNotAllowlisted, "0x7099...79C8 is not an allowlisted wallet of ap-1 on ethereum"),
     failure(issuance_errors.TokenNotDeployed, "AAPL has no token on base"),
+    failure(issuance_errors.RedeemAlreadyFiled,
+            "deposit 0x5c50... was already filed with release method 'journal', not 'sell'"),
     Failure(503, "chain_unavailable", "the network's RPC endpoint did not answer; retry later"),
 )
 
@@ -159,7 +161,8 @@ class MintRequestCancel(PartnerView):
         description="After sending tokens from one of your allowlisted wallets to the redemption wallet, file the "
                     "transfer (scope redeem). It is verified on chain; the tokens are burned and the shares "
                     "released to you. Deposits from allowlisted wallets are also picked up without filing; filing "
-                    "the same deposit twice returns the same redemption.",
+                    "the same deposit twice returns the same redemption (409 `redeem_already_filed` if the "
+                    "second filing asks for another `release_method`: the first one stands).",
         request=RedeemRequestCreateSerializer,
         responses={201: RedeemRequestSerializer,
                    **problem_responses(*COMMON_FAILURES, *WRITE_FAILURES, *REDEEM_FAILURES)},

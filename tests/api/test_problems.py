@@ -14,13 +14,15 @@ from api import keys
 from api.models import ApiKey
 
 from custody.instruments import pause_instrument
+from issuance.models import RedeemRequest
 from issuance.services import deploy_token
 from partners.services import create_partner
-
 from tests.conftest import run_python
+from tests.issuance.conftest import book_share_journal  # noqa: F401  (fixture: custody's sync booking a JNLS)
 
 from .conftest import onboard
 from .support import OPS, PartnerClient, client_for, make_instrument
+from .test_redemptions import deposit_from
 
 REACHED: set[str] = set()
 PROBLEM_FIELDS = {"type", "title", "status", "detail", "code", "instance"}
@@ -227,6 +229,20 @@ def test_redemption_refusals(alice, token, settings):
     expect(alice.api.post("/api/v1/redeem-requests", filing), 422, "deposit_not_found")
     settings.CHAIN_NETWORKS = {"anvil": {**settings.CHAIN_NETWORKS["anvil"], "rpc_url": "http://127.0.0.1:9"}}
     expect(alice.api.post("/api/v1/redeem-requests", filing), 503, "chain_unavailable")
+
+
+def test_refiling_a_deposit_with_another_release_method_is_409_and_the_first_method_stands(
+        db, chain, token, unique, book_share_journal):  # noqa: F811
+    alice = onboard(unique, "refiler", token.instrument.symbol, w3=chain.w3)
+    filing = {"symbol": token.instrument.symbol, "network": "anvil",
+              "tx_hash": deposit_from(alice, chain, token, book_share_journal)}
+    first = alice.api.post("/api/v1/redeem-requests", filing)
+    assert (first.status, first.json()["release_method"]) == (201, "journal")
+    refused = expect(alice.api.post("/api/v1/redeem-requests", {**filing, "release_method": "sell"}), 409,
+                     "redeem_already_filed")
+    assert "'journal'" in refused["detail"]
+    assert RedeemRequest.objects.get(id=first.json()["id"]).release_method == "journal"
+    assert alice.api.post("/api/v1/redeem-requests", filing).json()["id"] == first.json()["id"]
 
 
 def test_proof_of_reserves_problems(client, token):
