@@ -185,13 +185,16 @@ class EventAdmin(LargeTableAdmin, EventSourcedAdmin):
     @admin.display(description="chain verified up to here")
     def chain_status(self, event: Event) -> str:
         status = verify_through(event.position)
+        if status.altered:
+            return format_html('<strong class="console-bad" data-chain="altered">✘ altered since verified: position {}: '
+                               '{}</strong>', status.broken_at, status.problem)
         if status.broken_at is not None and status.broken_at <= event.position:
             return format_html('<strong class="console-bad" data-chain="broken">✘ chain broken at position {}: {}</strong>',
                                status.broken_at, status.problem)
         if status.covers(event.position):
-            return format_html('<strong class="console-ok" data-chain="verified">✔ verified: positions 1..{} link and '
-                               'hash correctly (checked {} UTC)</strong>',
-                               event.position, f"{status.verified_at:%Y-%m-%d %H:%M:%S}")
+            return format_html('<strong class="console-ok" data-chain="verified">✔ verified: this event re-hashed just now '
+                               'and links to the chain; positions 1..{} verified at {} UTC</strong>',
+                               status.verified_through, f"{status.verified_at:%Y-%m-%d %H:%M:%S}")
         return format_html('<span data-chain="pending">not verified yet: verified through position {}; the periodic '
                            'verification or <code>manage.py verify_ledger</code> will reach this event</span>',
                            status.verified_through)

@@ -106,6 +106,47 @@ def test_an_altered_event_shows_the_chain_broken_there(auditor, history):
     assert f"chain broken at position {first.position}" in page
 
 
+def _recompute_own_hash(position: int) -> None:
+    """The stronger edit: after changing the event, store the hash of its new content too."""
+    from ledger.verify import verify
+
+    problem = verify(from_position=position, to_position=position).problem
+    recomputed = problem.split("recomputed ")[1].split(" ")[0]
+    with connection.cursor() as cursor:
+        cursor.execute("ALTER TABLE ledger_event DISABLE TRIGGER ledger_event_immutable")
+        cursor.execute("UPDATE ledger_event SET hash = %s WHERE position = %s", [recomputed, position])
+        cursor.execute("ALTER TABLE ledger_event ENABLE TRIGGER ledger_event_immutable")
+
+
+@pytest.mark.parametrize("own_hash_recomputed", [False, True])
+def test_an_event_altered_after_the_checkpoint_was_taken_shows_altered_not_verified(auditor, history,
+                                                                                     own_hash_recomputed):
+    """The checkpoint at the head still carries the hash it remembers, so it is trusted; the event page re-hashes
+    the event it shows (and checks its successor links to it) instead of taking the checkpoint's word for it."""
+    _, first = history
+    verify_through(store.head_position())
+    _tamper_payload(first.position)
+    if own_hash_recomputed:
+        _recompute_own_hash(first.position)
+
+    page = html.unescape(auditor.get(reverse("admin:ledger_event_change", args=[first.position])).content.decode())
+
+    assert 'data-chain="altered"' in page and 'data-chain="verified"' not in page
+    assert ("does not link" if own_hash_recomputed else "hash mismatch") in page
+    assert ChainCheckpoint.objects.get().position == store.head_position()  # the checkpoint itself was not the tell
+
+
+def test_the_event_page_says_when_the_checkpoint_verified_the_chain(auditor, history):
+    _, first = history
+    verify_through(store.head_position())
+    verified_at = ChainCheckpoint.objects.get().verified_at
+
+    page = html.unescape(auditor.get(reverse("admin:ledger_event_change", args=[first.position])).content.decode())
+
+    assert 'data-chain="verified"' in page
+    assert f"positions 1..{store.head_position()} verified at {verified_at:%Y-%m-%d %H:%M:%S} UTC" in page
+
+
 def test_later_checks_verify_only_past_the_checkpoint(history):
     _, first = history
     head = store.head_position()
@@ -116,7 +157,7 @@ def test_later_checks_verify_only_past_the_checkpoint(history):
 
     assert status.covers(head) and ChainCheckpoint.objects.get().position == head
     assert status.events_checked == head - first.position
-    assert verify_through(first.position + 1).events_checked == 0
+    assert verify_through(first.position + 1).events_checked == 2  # that event and its successor, re-hashed
 
 
 def test_history_rewritten_after_the_checkpoint_was_taken_drops_the_checkpoint(history):
