@@ -106,8 +106,11 @@ class MintRequestList(PartnerView, generics.ListAPIView):
         form = MintRequestCreateSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         order = form.validated_data
+        # The service's key scope is the partner's, shared with the broker's ITN mints (itn:<request id>):
+        # prefixed, a partner's key can never name (or block) one of those.
         mint = issuance.request_mint(self.partner_id, order["symbol"], order["quantity"], order["network"],
-                                     order["wallet_address"], actor(request), idempotency_key=request.headers[HEADER])
+                                     order["wallet_address"], actor(request),
+                                     idempotency_key=f"api:{request.headers[HEADER]}")
         return Response(MintRequestSerializer(mint).data, status=201)
 
 

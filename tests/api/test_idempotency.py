@@ -10,7 +10,7 @@ from django.db import connection
 
 from api.models import WebhookEndpoint
 from issuance.models import MintRequest
-from issuance.services import deploy_token
+from issuance.services import deploy_token, request_mint
 from ledger import idempotency, store
 from ledger.errors import InvalidEvent
 from ledger.models import IdempotencyRecord
@@ -71,6 +71,18 @@ def test_a_rejected_request_persists_nothing_and_the_key_stays_usable(alice, tok
     assert not IdempotencyRecord.objects.filter(scope=f"api:{alice.id}", key="order-0003").exists()
     fixed = alice.api.post("/api/v1/mint-requests", order(alice, token, "1.5"), idempotency_key="order-0003")
     assert fixed.status == 201
+
+
+def test_a_partner_key_shaped_like_an_itn_key_neither_blocks_nor_reads_the_brokers_mint(alice, token):
+    itn_key = f"itn:tok-req-{alice.id}"
+    mine = alice.api.post("/api/v1/mint-requests", order(alice, token, "2"), idempotency_key=itn_key)
+    assert mine.status == 201
+    # The broker's mint request with that id arrives afterwards (issuance.broker records it under itn:<id>).
+    itn = request_mint(alice.id, token.instrument.symbol, "2", "anvil", alice.wallet.address, OPS,
+                       idempotency_key=itn_key, source="itn", itn_request_id=f"tok-req-{alice.id}")
+    assert itn.id != mine.json()["id"] and itn.itn_request_id == f"tok-req-{alice.id}"
+    assert alice.api.post("/api/v1/mint-requests", order(alice, token, "2"),
+                          idempotency_key=itn_key).json()["id"] == mine.json()["id"]
 
 
 def test_two_requests_racing_with_one_key_create_one_mint_request(committed_db, chain, unique):
