@@ -199,6 +199,8 @@ def _redeem(symbol: str, qty: Decimal) -> None:
     w3.provider.make_request("evm_mine", [])  # the watcher waits for its confirmation depth
     services.watch_chains()
     for redeem in RedeemRequest.objects.exclude(status=RedeemRequest.Status.COMPLETED):
+        services.process_redeem(redeem.id, wait_seconds=10)  # burned
+        w3.provider.make_request("anvil_mine", [hex(64 + 1)])  # shares leave once the burn is past the reorg window
         services.process_redeem(redeem.id, wait_seconds=10)
 
 

@@ -10,7 +10,7 @@ __all__ = [
     "SecondApprovalRequired", "InvalidState", "UnknownPartner", "KycNotApproved", "InstrumentNotAllowed",
     "TokenNotDeployed", "UnknownRequest", "DepositNotFound", "SignerNotConfigured", "BrokerCallFailed",
     "DeploymentExists", "InvalidItnRequest", "SharesPending", "NoSharesOwed", "SharesAlreadyReturned",
-    "RedeemAlreadyFiled",
+    "BurnNotFinal", "RedeemAlreadyFiled",
 ]
 
 
@@ -122,6 +122,13 @@ class SharesPending(IssuanceError):
     """The broker order buying (or selling) the shares of this request is not filled yet; call again later."""
 
     code = "shares_pending"
+    http_status = 409
+
+
+class BurnNotFinal(IssuanceError):
+    """The burn is still within the network's reorg window, where a reorg can undo it; shares are released after."""
+
+    code = "burn_not_final"
     http_status = 409
 
 

@@ -119,6 +119,12 @@ def _redeem(event: RecordedEvent) -> None:
     elif kind == "burn_confirmed":
         changes.update(status=RedeemStatus.BURNED, block_number=data["block_number"], block_hash=data["block_hash"],
                        burned_at=at)
+    elif kind == "burn_reorged":
+        changes.update(status=RedeemStatus.BROADCAST, block_number=None, block_hash="")
+        _alert(event, "burn_reorged", ChainAlert.Severity.CRITICAL,
+               f"burn {event.stream_id} tx {data['tx_hash']} left the chain after confirmation at block "
+               f"{data['block_number']}; supply restored, rebroadcasting", deployment_id=data["deployment_id"],
+               network=data["network"], tx_hash=data["tx_hash"])
     elif kind == "shares_released":
         changes.update(status=RedeemStatus.COMPLETED, reported_to_broker=data["reported_to_broker"],
                        completed_at=at)

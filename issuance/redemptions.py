@@ -2,7 +2,10 @@
 go back to the partner.
 
     redeem_requested (received | held) -> [redeem_assigned] -> burn_signed -> burn_broadcast -> burn_confirmed
-    -> shares_released;  or redeem_failed.
+    -> shares_released;  or redeem_failed; burn_reorged (by the chain watcher) sends a burn back to broadcast.
+
+Shares are released only once the burn is older than the network's reorg window, the blocks in which the watcher
+re-checks burns: a burn undone after the shares left would leave the partner both.
 
 A deposit is identified by (token deployment, tx hash, ordinal among that transaction's transfers of the token into
 the redemption wallet) and its redeem id is derived from it, so the watcher seeing the transfer and the partner
@@ -33,8 +36,8 @@ from partners.services import get_partner
 
 from . import chain_client, nonces, signers
 from .crashpoints import crash_point
-from .errors import (DepositNotFound, InvalidQuantity, InvalidState, RedeemAlreadyFiled, SharesPending, UnknownRequest,
-                     WalletNotAllowlisted)
+from .errors import (BurnNotFinal, DepositNotFound, InvalidQuantity, InvalidState, RedeemAlreadyFiled, SharesPending,
+                     UnknownRequest, WalletNotAllowlisted)
 from .locks import lock
 from .models import RedeemRequest, TokenDeployment
 from .quantities import from_base_units, parse_qty, to_shares
@@ -202,7 +205,7 @@ def process_redeem(redeem_id: str, *, wait_seconds: Decimal | float | None = Non
             else:
                 time.sleep(RECEIPT_POLL_SECONDS)
         elif redeem.status == Status.BURNED:
-            if not _release(redeem):
+            if _burn_within_reorg_window(redeem, network, w3) or not _release(redeem):
                 return get_redeem(redeem_id)
         else:
             return redeem
@@ -243,6 +246,12 @@ def _broadcast(redeem: RedeemRequest, w3, *, reason: str) -> None:
                                                  "reason": reason})])
 
 
+def _burn_within_reorg_window(redeem: RedeemRequest, network: chain_client.Network, w3) -> bool:
+    """True while the watcher still re-checks this burn (recheck_recent_burns) or it is not on chain."""
+    burn = receipt_status(w3, redeem.tx_hash, 1)
+    return burn.state != TxState.CONFIRMED or burn.block_number >= w3.eth.block_number - network.reorg_window
+
+
 def _release(redeem: RedeemRequest) -> bool:
     """Give the shares back: through the broker's ITN redeem callback (it journals them to the partner) or by
     selling them through custody. False when a person has to do it (release_shares)."""
@@ -278,6 +287,10 @@ def release_shares(redeem_id: str, actor: str, *, reference: str = "", reported_
     redeem = get_redeem(redeem_id)
     if redeem.status != Status.BURNED:
         raise InvalidState(f"redeem {redeem_id} is {redeem.status}; shares are released only after the burn")
+    network = chain_client.network(redeem.network)
+    if _burn_within_reorg_window(redeem, network, chain_client.web3_for(network)):
+        raise BurnNotFinal(f"burn {redeem.tx_hash} of redeem {redeem_id} is within the last {network.reorg_window} "
+                           f"blocks, where a reorg can still undo it; release the shares after that")
     symbol = redeem.instrument.symbol
     counter = (market_account(redeem.custody_account, symbol) if redeem.release_method == "sell"
                else journal_counter_account(redeem.custody_account, symbol))

@@ -11,7 +11,8 @@ An RPC outage leaves the cursor where it was; the next run resumes from it. If t
 changed (a reorg deeper than the confirmations), the cursor is rewound by the network's reorg window and the
 range is read again; findings are de-duplicated by (tx hash, ordinal of the finding among those of its kind in the
 transaction), never by the block-wide log index, which changes when a reorg re-includes a transaction elsewhere.
-It also re-checks recently confirmed mints: one that left the chain is reversed (`mint_reorged`) and rebroadcast.
+It also re-checks recently confirmed mints and burns: one that left the chain is reversed (`mint_reorged`,
+`burn_reorged`) and rebroadcast.
 """
 from __future__ import annotations
 
@@ -33,7 +34,7 @@ from . import chain_client
 from .models import ChainAlert, ChainCursor, MintRequest, RedeemRequest, TokenDeployment
 from .quantities import from_base_units, to_shares
 from .redemptions import deposit_event
-from .services import SYSTEM_ACTOR, _move, pending_mint_account, supply_account
+from .services import SYSTEM_ACTOR, _move, pending_mint_account, pending_redeem_account, supply_account
 
 WATCHER_ACTOR = "system:chain-watcher"
 
@@ -44,6 +45,7 @@ class WatchSummary:
     unexplained: int = 0
     deposits: int = 0
     reorged_mints: list[str] = field(default_factory=list)
+    reorged_burns: list[str] = field(default_factory=list)
     unavailable: dict[str, str] = field(default_factory=dict)  # network -> why
 
 
@@ -75,6 +77,7 @@ def watch_chains() -> WatchSummary:
         if network.name not in summary.unavailable:
             try:
                 summary.reorged_mints += recheck_recent_mints(network)
+                summary.reorged_burns += recheck_recent_burns(network)
             except ChainError as failure:
                 summary.unavailable[network.name] = str(failure)
     return summary
@@ -190,4 +193,26 @@ def recheck_recent_mints(network: chain_client.Network) -> list[str]:
                 "tx_hash": mint.tx_hash, "block_number": status.block_number, "block_hash": status.block_hash,
                 "previous_block_hash": mint.block_hash})],
                 metadata={"actor": SYSTEM_ACTOR, "partner": mint.partner_id}, expected_version=mint.stream_version)
+    return reorged
+
+
+def recheck_recent_burns(network: chain_client.Network) -> list[str]:
+    """Burns confirmed within the network's reorg window whose transaction left the chain are reversed and put
+    back in flight (process_redeem rebroadcasts the same bytes); their shares have not left, since they are
+    released only after this window. Returns their ids."""
+    w3 = chain_client.web3_for(network)
+    head = w3.eth.block_number
+    recent = RedeemRequest.objects.select_related("instrument").filter(
+        network=network.name, status=RedeemRequest.Status.BURNED, block_number__gte=head - network.reorg_window)
+    reorged = []
+    for redeem in recent:
+        if receipt_status(w3, redeem.tx_hash, 1).state == TxState.NOT_FOUND:
+            symbol = redeem.instrument.symbol
+            store.append("redeem_request", redeem.id, [NewEvent("burn_reorged", {
+                "tx_hash": redeem.tx_hash, "block_number": redeem.block_number, "block_hash": redeem.block_hash,
+                "network": network.name, "deployment_id": redeem.deployment_id, "qty_shares": redeem.qty_shares},
+                postings=_move(pending_redeem_account(redeem.partner_id, symbol), supply_account(network.name, symbol),
+                               symbol, redeem.qty_shares))],
+                metadata={"actor": WATCHER_ACTOR, "partner": redeem.partner_id}, expected_version=redeem.stream_version)
+            reorged.append(redeem.id)
     return reorged

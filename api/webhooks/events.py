@@ -18,7 +18,7 @@ MINT_STATUS_BY_EVENT = {
 REDEEM_STATUS_BY_EVENT = {
     "redeem_requested": None,  # held or received: the payload says which
     "redeem_assigned": "received", "burn_signed": "signed", "burn_broadcast": "broadcast", "burn_confirmed": "burned",
-    "shares_released": "completed", "redeem_failed": "failed",
+    "burn_reorged": "broadcast", "shares_released": "completed", "redeem_failed": "failed",
 }
 EVENT_TYPES = [*MINT_STATUS_BY_EVENT, *REDEEM_STATUS_BY_EVENT]
 # Facts an event may carry that a receiver wants without calling back: event field -> webhook field.

@@ -157,6 +157,7 @@ def test_a_held_deposit_is_assigned_burned_and_released_from_the_console(client_
     act(approver, REDEEMS, "assign_to_partner", [held.id], partner=market.partner_id)
     act(approver, REDEEMS, "process_now_process_redeem", [held.id])
     assert RedeemRequest.objects.get(pk=held.pk).status == "burned"  # shares wait for a person: no broker link
+    chain.w3.provider.make_request("anvil_mine", [hex(64 + 1)])  # and for the burn to pass the reorg window
     act(approver, REDEEMS, "release_shares", [held.id], reference="JNLC-back-to-partner")
 
     redeem = RedeemRequest.objects.get(pk=held.pk)

@@ -2,11 +2,15 @@
 that leaves the chain is undone, and no single log stops the watcher."""
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 
 from chain.tx import gas_params_from_head, sign_transaction
 from issuance import services
-from issuance.models import RedeemRequest
+from issuance.errors import BurnNotFinal
+from issuance.models import ChainAlert, RedeemRequest
+from ledger.balances import balance
 
 from .support import OPS, funded_account, token_contract, transfer_tokens
 
@@ -65,3 +69,35 @@ def test_a_deposit_reincluded_at_another_log_index_stays_one_redemption(partner,
 
     assert services.watch_chains().deposits == 0
     assert list(RedeemRequest.objects.filter(deposit_tx_hash=deposit.tx_hash)) == [first]
+
+
+def test_a_burn_reorged_out_is_reversed_and_burned_again_and_no_shares_leave_before_it_is_final(
+        partner, token, keys, w3, book_share_journal):
+    symbol = token.instrument.symbol
+    minted(partner, token, keys, book_share_journal, "10")
+    transfer_tokens(w3, keys.partner_wallet, token.contract_address, keys.redemption_wallet.address, 6 * TOKEN)
+    services.watch_chains()
+    redeem = RedeemRequest.objects.get(deployment=token)
+    snapshot = rpc(w3, "evm_snapshot")
+    burned = services.process_redeem(redeem.id)
+    assert burned.status == RedeemRequest.Status.BURNED
+    with pytest.raises(BurnNotFinal):  # a reorg could still undo the burn: the shares stay
+        services.release_shares(redeem.id, OPS, reference="too early")
+
+    rpc(w3, "evm_revert", snapshot)  # the block holding the burn is gone; the deposit stays
+    contract = token_contract(w3, token.contract_address)
+    assert contract.functions.totalSupply().call() == 10 * TOKEN
+    assert services.watch_chains().reorged_burns == [redeem.id]
+    reorged = services.get_redeem(redeem.id)
+    assert reorged.status == RedeemRequest.Status.BROADCAST
+    assert balance(f"chain:anvil:{symbol}:supply", symbol) == Decimal(-10)
+    assert balance(f"partner:{partner}:pending-redeem:{symbol}", symbol) == 0
+    assert ChainAlert.objects.filter(kind="burn_reorged", severity="critical", tx_hash=burned.tx_hash).count() == 1
+
+    again = services.process_redeem(redeem.id)
+    assert again.status == RedeemRequest.Status.BURNED and again.tx_hash == burned.tx_hash
+    assert contract.functions.totalSupply().call() == 4 * TOKEN
+    assert balance(f"chain:anvil:{symbol}:supply", symbol) == Decimal(-4)
+    assert services.watch_chains().reorged_burns == []
+    rpc(w3, "anvil_mine", hex(64 + 1))  # the burn is now older than the reorg window (64 blocks)
+    assert services.release_shares(redeem.id, OPS, reference="JNLS").status == RedeemRequest.Status.COMPLETED

@@ -66,6 +66,8 @@ def test_an_itn_mint_is_minted_and_reported_back_to_the_broker(broker, sandbox, 
     deposit = transfer_tokens(w3, keys.partner_wallet, token.contract_address, keys.redemption_wallet.address, 5 * TOKEN)
     services.watch_chains()
     redeem = RedeemRequest.objects.get(deposit_tx_hash=deposit)
+    assert services.process_redeem(redeem.id).status == RedeemRequest.Status.BURNED
+    w3.provider.make_request("anvil_mine", [hex(64 + 1)])  # shares leave once the burn is past the reorg window
     released = services.process_redeem(redeem.id)
     assert (released.status, released.reported_to_broker) == (RedeemRequest.Status.COMPLETED, True)
     positions = {a["name"]: a["positions"] for a in broker.state()["accounts"].values()}
