@@ -143,6 +143,14 @@ class RequestsInFlight(CorporateActionError):
     http_status = 409
 
 
+class OpenCorporateActions(CorporateActionError):
+    """A symbol change waits until the instrument's other corporate actions are paid, applied or cancelled: each
+    keeps the symbol it was announced under, and so do the ledger accounts it pays through."""
+
+    code = "open_corporate_actions"
+    http_status = 409
+
+
 class SplitNotBookedByBroker(CorporateActionError):
     """The broker's SPLIT activity for an Alpaca custody account is not in the ledger yet (sync custody first)."""
 

@@ -15,6 +15,10 @@ def receivable(symbol: str, pay_date: date) -> str:
     return f"dividends:receivable:{symbol}:{pay_date.isoformat()}"
 
 
+def receivable_prefix(symbol: str) -> str:
+    return f"dividends:receivable:{symbol}:"
+
+
 def payable(symbol: str, action_id: str) -> str:
     return f"dividends:payable:{symbol}:{action_id}"
 

@@ -25,6 +25,7 @@ Dividends:
 
 Splits, symbol changes, delistings:
     apply_action(action_id, *, actor) -> CorporateAction     splits create a split mint run (approve, run_payout)
+        a symbol change moves the old symbol's ledger balances to the new one (OpenCorporateActions, RequestsInFlight)
 
 Reads:
     dividend_summary(action_id) -> dict; render_dividend_csv(action_id) -> str

@@ -26,9 +26,20 @@ flight would straddle two ratios: applying is refused (RequestsInFlight) until t
 
 Symbol changes and delistings change the instrument through custody (its stream is keyed by ISIN, so every
 event before the change stays attached), in the same transaction as this app's *_applied event.
+
+A symbol change also moves the ledger, since every reader names accounts and assets by the current symbol (the
+reserve check, reconciliation, the dashboard): symbol_change_applied moves each non-zero balance in the old
+symbol's asset (custody, token supply, pending, market, suspense, corporate-actions accounts...) to the same
+path with the new symbol in place of the old one, in the new symbol's asset, and each balance of the dividend
+accounts named by symbol alone (receivable, carried, residue) to the path with the new symbol. The old asset's
+balances sum to zero (every event balances per asset), so moving all of them balances per asset with no
+clearing account. Dividend accounts named by an action (payable, paid, fees, forfeited) stay: that action keeps
+the symbol it was announced under. So the change waits (OpenCorporateActions) until every other action of the
+instrument is paid, applied or cancelled, and (RequestsInFlight) until no mint or redemption is open.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import ROUND_DOWN, Decimal
 
 from django.db import transaction
@@ -46,7 +57,14 @@ from ledger.store import NewEvent, Posting, StreamAppend
 from . import ledger_accounts as accounts
 from . import streams
 from .announcements import get_action
-from .errors import ActionStateConflict, NotEffectiveYet, RequestsInFlight, SplitMismatch, SplitNotBookedByBroker
+from .errors import (
+    ActionStateConflict,
+    NotEffectiveYet,
+    OpenCorporateActions,
+    RequestsInFlight,
+    SplitMismatch,
+    SplitNotBookedByBroker,
+)
 from .instruments import instrument_by_isin
 from .locks import lock
 from .models import CorporateAction
@@ -192,13 +210,46 @@ def _refuse_before(action: CorporateAction) -> None:
 def _apply_symbol_change(action: CorporateAction, actor: str) -> CorporateAction:
     _refuse_before(action)
     instrument = instrument_by_isin(action.isin)
+    _refuse_in_flight(instrument)
+    _refuse_open_actions(action)
+    old, new = instrument.symbol, action.new_symbol
     with transaction.atomic():
-        change_symbol(instrument.symbol, action.new_symbol, actor, f"corporate action {action.id}")
+        change_symbol(old, new, actor, f"corporate action {action.id}")
+        moves = _symbol_moves(old, new)
         _record_applied(action, "symbol_change_applied", {
-            "old_symbol": instrument.symbol, "new_symbol": action.new_symbol,
-            "summary": f"{instrument.symbol} is now {action.new_symbol} (ISIN {action.isin} and its history unchanged)"},
-            actor)
+            "old_symbol": old, "new_symbol": new, "accounts_moved": len(moves) // 2,
+            "summary": f"{old} is now {new} (ISIN {action.isin} and its history unchanged; "
+                       f"{len(moves) // 2} ledger balances moved to {new})"}, actor, moves)
     return get_action(action.id)
+
+
+def _refuse_open_actions(action: CorporateAction) -> None:
+    open_ids = sorted(CorporateAction.objects.filter(isin=action.isin).exclude(id=action.id)
+                      .exclude(status__in=(Status.APPLIED, Status.PAID, Status.CANCELLED)).values_list("id", flat=True))
+    if open_ids:
+        raise OpenCorporateActions(f"{', '.join(open_ids)} of {action.symbol} still open: each keeps the symbol it was "
+                                   "announced under; pay, apply or cancel them before the symbol changes")
+
+
+def _symbol_moves(old: str, new: str) -> list[Posting]:
+    """Every balance the old symbol names, moved to the new symbol's account (see the module docstring)."""
+    residue = accounts.residue(old)
+    named = {**balances_with_prefix("", old),  # every account in the old symbol's asset
+             **balances_with_prefix(accounts.receivable_prefix(old)), **balances_with_prefix(accounts.carried_prefix(old)),
+             **{key: amount for key, amount in balances_with_prefix(residue).items() if key[0] == residue}}
+    legs = []
+    for (account, asset), amount in sorted(named.items()):
+        legs += [Posting(account, asset, -amount), Posting(_renamed(account, old, new), new if asset == old else asset,
+                                                             amount)]
+    return legs
+
+
+def _renamed(account: str, old: str, new: str) -> str:
+    """The path with the symbol replaced wherever it names the instrument: after the path's kind and its first
+    part (a custody account, network, partner or action), e.g. custody:alpaca-main:OLD, chain:anvil:OLD:supply,
+    partner:p1:pending-redeem:OLD, dividends:carried:OLD:anvil:0xabc."""
+    parts = account.split(":")
+    return ":".join(parts[:2] + [new if part == old else part for part in parts[2:]])
 
 
 def _apply_delisting(action: CorporateAction, actor: str) -> CorporateAction:
@@ -212,9 +263,10 @@ def _apply_delisting(action: CorporateAction, actor: str) -> CorporateAction:
     return get_action(action.id)
 
 
-def _record_applied(action: CorporateAction, event_type: str, payload: dict, actor: str) -> None:
+def _record_applied(action: CorporateAction, event_type: str, payload: dict, actor: str,
+                    postings: Sequence[Posting] = ()) -> None:
     try:
-        store.append(streams.CORPORATE_ACTION, action.id, [NewEvent(event_type, payload)], metadata={"actor": actor},
-                     expected_version=action.stream_version)
+        store.append(streams.CORPORATE_ACTION, action.id, [NewEvent(event_type, payload, postings)],
+                     metadata={"actor": actor}, expected_version=action.stream_version)
     except ConcurrencyError:
         raise ActionStateConflict(f"corporate action {action.id} changed meanwhile; retry") from None

@@ -88,7 +88,8 @@ def change_tokens_per_share(symbol: str, tokens_per_share: Decimal, actor: str, 
 
 
 def change_symbol(symbol: str, new_symbol: str, actor: str, reason: str) -> Instrument:
-    """A ticker change (same ISIN). Ledger accounts keep their old paths; balances move only by new events."""
+    """A ticker change (same ISIN). Ledger accounts keep their old paths; balances move only by new events (a
+    symbol change corporate action moves them in the same transaction: corporate_actions.splits)."""
     instrument = get_instrument(symbol)
     new_symbol = _valid_symbol(new_symbol)
     if Instrument.objects.filter(symbol=new_symbol).exists():

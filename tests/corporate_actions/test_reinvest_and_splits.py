@@ -9,15 +9,20 @@ import pytest
 from django.utils import timezone
 
 from corporate_actions import services
-from corporate_actions.errors import InvalidAnnouncement, InvalidPolicy, ReinvestSharesNotSecured
+from corporate_actions.errors import InvalidAnnouncement, InvalidPolicy, OpenCorporateActions, ReinvestSharesNotSecured
 from corporate_actions.models import PayoutLine
 from corporate_actions.runs import split_run_id
 from corporate_actions.snapshots import effective_cutoff
 from custody.models import Instrument
+from custody.services import shares_in_custody
+from issuance.reserves import tokens_outstanding_shares
 from ledger import store
-from ledger.balances import balance
+from ledger.balances import balance, balances_with_prefix
+from reconciliation.ledger_source import read_ledger
 
 from .support import APPROVER, OPS, balance_of, chain_date, funded_account, mine_after
+
+USDX = 10**6
 
 
 @pytest.fixture
@@ -131,3 +136,38 @@ def test_a_symbol_change_keeps_the_instruments_history_and_a_delisting_stops_new
     with pytest.raises(InvalidAnnouncement, match="delisted"):
         services.announce_dividend(instrument.symbol, ex_date=today, record_date=today, pay_date=today, rate="1",
                                    actor=OPS)
+
+
+def test_a_symbol_change_moves_shares_tokens_and_carried_dividends_to_the_new_symbol(issued, chain_env, wallets):
+    a, b = wallets
+    issued.issue({a: "10", b: "1"})
+    old, new = issued.symbol, "Z" + issued.symbol[1:]
+    for holder in wallets:
+        services.set_tax_category(holder, "us_person", actor=OPS)
+    services.set_payout_policy(old, mode="airdrop", minimum_payout="1.00", below_minimum="carry", actor=OPS)
+    dividend = issued.announce_and_close_record_date("0.50")
+    issued.receive_cash(dividend, "5.50")
+    services.snapshot_holders(dividend.id, actor=OPS)
+    run = services.create_dividend_run(dividend.id, actor=OPS)
+    services.approve_run(run.id, APPROVER)
+    chain_env.fund_payer(10 * USDX)
+    assert services.run_payout(run.id).status == "completed"  # b's 0.50 is below the minimum: carried
+    today = timezone.localdate()
+    change = services.announce("symbol_change", old, {"effective_date": today, "new_symbol": new}, actor=OPS)
+    pending = services.announce_dividend(old, ex_date=today, record_date=today, pay_date=today, rate="1", actor=OPS)
+    head = store.head_position()
+    with pytest.raises(OpenCorporateActions, match=pending.id):
+        services.apply_action(change.id, actor=OPS)
+    assert store.head_position() == head
+    services.cancel_action(pending.id, reason="announced again under the new symbol", actor=OPS)
+
+    services.apply_action(change.id, actor=OPS)
+
+    assert (shares_in_custody(new), tokens_outstanding_shares(new)) == (Decimal(11), Decimal(11))
+    assert balances_with_prefix("", old) == {}  # no share of the old symbol left anywhere
+    assert balance(f"custody:{issued.custody.name}:{new}", new) == Decimal(11)
+    assert balance(f"dividends:carried:{new}:anvil:{b}", "USD") == Decimal("-0.50")
+    assert balance(f"dividends:carried:{old}:anvil:{b}", "USD") == 0
+    assert balance(f"dividends:paid:{old}:{dividend.id}", "USD") == Decimal("-5.00")  # the paid dividend's own
+    reconciled = read_ledger({new}, None).of(new)
+    assert reconciled.custody_total == reconciled.supply_total == Decimal(11)
