@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 
 from ledger import store
 from ledger.store import NewEvent
@@ -112,15 +112,24 @@ def set_broker_link(partner_id: str, *, broker_client_id: str, custody_account: 
 
 
 def register_wallet(partner_id: str, network: str, address: str, *, actor: str, label: str = "") -> Wallet:
-    """Record a wallet the partner says it controls. It receives nothing until ops allowlist it."""
-    partner = get_partner(partner_id)
+    """Record a wallet the partner says it controls. It receives nothing until ops allowlist it.
+
+    Concurrent registrations wait for each other, per address then per partner, and read under those locks:
+    two partners racing for one address get the wallet and WalletTaken (not a unique violation), and two
+    wallets of one partner registered at once both append (not a stale expected version)."""
+    get_partner(partner_id)
     network, address = _network(network), checksum_address(address)
-    existing = Wallet.objects.filter(network=network, address=address).first()
-    if existing is not None:
-        if existing.partner_id != partner.id:
-            raise WalletTaken(f"{address} on {network} belongs to another partner")
-        return existing
-    _record(partner, "wallet_registered", {"network": network, "address": address, "label": label}, actor)
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
+                           [f"partners\x1fwallet:{network}:{address}"])
+        partner = Partner.objects.select_for_update().get(id=partner_id)
+        existing = Wallet.objects.filter(network=network, address=address).first()
+        if existing is not None:
+            if existing.partner_id != partner.id:
+                raise WalletTaken(f"{address} on {network} belongs to another partner")
+            return existing
+        _record(partner, "wallet_registered", {"network": network, "address": address, "label": label}, actor)
     return Wallet.objects.get(network=network, address=address)
 
 

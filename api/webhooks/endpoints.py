@@ -12,6 +12,7 @@ import socket
 from urllib.parse import urlparse
 
 from django.conf import settings
+from django.db import connection, transaction
 from django.utils import timezone
 
 from ..errors import InvalidWebhookUrl, TooManyWebhookEndpoints
@@ -41,13 +42,20 @@ def check_url(url: str) -> None:
 
 
 def register_endpoint(partner_id: str, url: str, description: str = "") -> WebhookEndpoint:
-    """A new active endpoint with a fresh signing secret (`endpoint.secret`, to be shown to the partner once)."""
+    """A new active endpoint with a fresh signing secret (`endpoint.secret`, to be shown to the partner once).
+    Registrations of one partner take turns (a transaction-scoped lock): counted concurrently, two could both
+    see room for one more endpoint."""
     check_url(url)
-    active = WebhookEndpoint.objects.filter(partner_id=partner_id, active=True).count()
-    if active >= settings.API_WEBHOOK_MAX_ENDPOINTS:
-        raise TooManyWebhookEndpoints(f"a partner may have at most {settings.API_WEBHOOK_MAX_ENDPOINTS} active endpoints")
-    return WebhookEndpoint.objects.create(partner_id=partner_id, url=url, description=description,
-                                          secret=SECRET_TAG + secrets.token_urlsafe(32))
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
+                           [f"api\x1fwebhook-endpoints:{partner_id}"])
+        active = WebhookEndpoint.objects.filter(partner_id=partner_id, active=True).count()
+        if active >= settings.API_WEBHOOK_MAX_ENDPOINTS:
+            raise TooManyWebhookEndpoints(
+                f"a partner may have at most {settings.API_WEBHOOK_MAX_ENDPOINTS} active endpoints")
+        return WebhookEndpoint.objects.create(partner_id=partner_id, url=url, description=description,
+                                              secret=SECRET_TAG + secrets.token_urlsafe(32))
 
 
 def disable_endpoint(endpoint: WebhookEndpoint) -> WebhookEndpoint:

@@ -1,5 +1,6 @@
 """Writes carry an Idempotency-Key: a retry replays the first answer, another body under the same key is a
-409, a rejected request leaves nothing behind, and two requests racing with one key create one object."""
+409, a rejected request leaves nothing behind, and two requests racing with one key create one object.
+Concurrent writes with different keys each get the answer they would get one after the other."""
 from __future__ import annotations
 
 import threading
@@ -7,9 +8,11 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection
+from eth_account import Account
 
 from api.models import WebhookEndpoint
 from issuance.models import MintRequest
+from partners.models import Wallet
 from issuance.services import deploy_token, request_mint
 from ledger import idempotency, store
 from ledger.errors import InvalidEvent
@@ -90,21 +93,7 @@ def test_two_requests_racing_with_one_key_create_one_mint_request(committed_db, 
     token = deploy_token(instrument.symbol, "anvil", actor=OPS, decimals=6)
     alice = onboard(unique, "racer", instrument.symbol)
     body = order(alice, token, "2")
-    barrier = threading.Barrier(2)
-    responses = []
-
-    def send():
-        try:
-            barrier.wait()
-            responses.append(alice.api.post("/api/v1/mint-requests", body, idempotency_key=f"race-{unique}"))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=send) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
+    responses = at_once(*[lambda: alice.api.post("/api/v1/mint-requests", body, idempotency_key=f"race-{unique}")] * 2)
     assert sorted(r.status for r in responses) == [201, 201]
     assert responses[0].body == responses[1].body
     assert sorted(r.headers["Idempotent-Replayed"] for r in responses) == ["false", "true"]
@@ -115,3 +104,51 @@ def test_fingerprinting_a_number_beyond_the_decimal_range_is_a_named_refusal_not
     with pytest.raises(InvalidEvent) as refused:
         idempotency.fingerprint({"method": "POST", "body": {"label": Decimal("1e999999999")}})
     assert refused.value.code == "invalid_amount"
+
+
+def at_once(*sends) -> list:
+    """Run each send in its own thread, released together; their responses in completion order."""
+    barrier = threading.Barrier(len(sends))
+    responses = []
+
+    def run(send):
+        try:
+            barrier.wait()
+            responses.append(send())
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(send,)) for send in sends]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    return responses
+
+
+def test_one_partner_registering_two_wallets_at_once_gets_both(committed_db, unique):
+    alice = onboard(unique, "wallets", make_instrument(unique, prefix="W").symbol)
+    addresses = [Account.create().address for _ in range(2)]
+    responses = at_once(*(lambda a=a: alice.api.post("/api/v1/wallets", {"network": "anvil", "address": a})
+                          for a in addresses))
+    assert [r.status for r in responses] == [201, 201], [r.body for r in responses]
+    assert set(Wallet.objects.filter(partner_id=alice.id).values_list("address", flat=True)) >= set(addresses)
+
+
+def test_two_partners_racing_for_one_address_one_gets_it_and_the_other_wallet_taken(committed_db, unique):
+    symbol = make_instrument(unique, prefix="T").symbol
+    racers = [onboard(unique, name, symbol) for name in ("first", "second")]
+    address = Account.create().address
+    responses = at_once(*(lambda p=p: p.api.post("/api/v1/wallets", {"network": "anvil", "address": address})
+                          for p in racers))
+    assert sorted((r.status, r.json().get("code")) for r in responses) == [(201, None), (409, "wallet_taken")]
+    assert Wallet.objects.filter(network="anvil", address=address).count() == 1
+
+
+def test_the_webhook_endpoint_cap_holds_under_concurrent_registrations(committed_db, unique, settings):
+    settings.API_WEBHOOK_MAX_ENDPOINTS = 1
+    alice = onboard(unique, "hooks", make_instrument(unique, prefix="H").symbol)
+    responses = at_once(*(lambda n=n: alice.api.post("/api/v1/webhook-endpoints", {"url": f"https://a.example/{n}"})
+                          for n in range(3)))
+    assert sorted(r.status for r in responses) == [201, 409, 409], [r.body for r in responses]
+    assert WebhookEndpoint.objects.filter(partner_id=alice.id, active=True).count() == 1
