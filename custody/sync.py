@@ -2,6 +2,9 @@
 
 Orders first, so an order that filled since the last sync has its final status recorded; activities next,
 so the fills are booked; positions last, so the observation is at least as recent as the facts booked.
+Activities are read once more after the positions: an activity the broker booked in between is in the
+positions but was not in the ledger, so the positions are read again (a few times at most). A report whose
+positions never settled says so (`positions_settled`), and reconciliation then compares nothing for the account.
 Each step is its own unit (see activity_sync, orders, positions): a failure in one leaves the steps before
 it recorded and is raised as a named error; running the sync again carries on.
 """
@@ -18,6 +21,9 @@ from .orders import sync_orders
 from .positions import sync_positions
 
 
+POSITION_READ_ATTEMPTS = 3
+
+
 @dataclass(frozen=True)
 class SyncReport:
     account: str
@@ -25,6 +31,7 @@ class SyncReport:
     activities_recorded: int
     positions_observed: bool
     symbols_held: int | None  # from the new observation; None when positions did not change
+    positions_settled: bool  # no activity was booked at the broker while its positions were read
 
 
 def sync_account(account: str | CustodyAccount, *, rescan: bool = False,
@@ -34,9 +41,17 @@ def sync_account(account: str | CustodyAccount, *, rescan: bool = False,
         raise WrongAccountKind(f"custody account {account.name} receives statements; it has no broker to sync")
     orders_recorded = sync_orders(account)
     activities_recorded = sync_activities(account, rescan=rescan, progress=progress)
-    observation = sync_positions(account)
-    return SyncReport(account.name, orders_recorded, activities_recorded, observation is not None,
-                      len(observation.qty) if observation else None)
+    observed, symbols_held, settled = False, None, False
+    for _ in range(POSITION_READ_ATTEMPTS):
+        observation = sync_positions(account)
+        if observation is not None:
+            observed, symbols_held = True, len(observation.qty)
+        booked_meanwhile = sync_activities(account)
+        activities_recorded += booked_meanwhile
+        if not booked_meanwhile:
+            settled = True
+            break
+    return SyncReport(account.name, orders_recorded, activities_recorded, observed, symbols_held, settled)
 
 
 def alpaca_accounts(name: str | None = None) -> list[CustodyAccount]:

@@ -3,7 +3,9 @@
 Alpaca accounts: a current run first syncs the account through custody (orders, activities, then positions,
 so the observation is at least as recent as every fact booked) and then reads the latest positions
 observation; its as-of is the moment the sync succeeded (custody records an observation only when the
-quantities change). A broker that does not answer makes the account `unreachable`. Runs with an `as_of`,
+quantities change). A broker that does not answer, or that kept booking activities while its positions
+were read (custody.sync reads them again a few times; a position read between an activity and its booking
+would show a false drift), makes the account `unreachable`. Runs with an `as_of`,
 or with RECONCILIATION_REFRESH_BROKER off, read the latest observation at or before that time instead and
 call it stale beyond RECONCILIATION_BROKER_MAX_AGE_SECONDS.
 
@@ -48,11 +50,11 @@ def _read_account(account: CustodyAccount, as_of: datetime | None) -> CustodyRea
 def _refreshed_broker_positions(account: CustodyAccount) -> CustodyReading:
     name = f"custody:{account.name}"
     try:
-        custody.sync_account(account)
+        report = custody.sync_account(account)
     except DomainError as failure:
-        known = custody.latest_broker_positions(account)
-        return CustodyReading(account.name, SourceReading("custody", name, UNREACHABLE, detail=failure.message),
-                              dict(known.qty) if known else {})
+        return _last_known(account, failure.message)
+    if not report.positions_settled:  # positions include activities the ledger has not booked: no comparison
+        return _last_known(account, "the broker kept booking activities while its positions were read")
     synced_at = timezone.now()
     observation = custody.latest_broker_positions(account)
     if observation is None:  # a successful sync records one; never guess "holds nothing"
@@ -65,6 +67,12 @@ def _refreshed_broker_positions(account: CustodyAccount) -> CustodyReading:
         facts={"observation_position": observation.event_position, "observation_as_of": observation.as_of,
                "observation_raw_sha256": observation.raw_sha256},
     ), holdings)
+
+
+def _last_known(account: CustodyAccount, why: str) -> CustodyReading:
+    known = custody.latest_broker_positions(account)
+    return CustodyReading(account.name, SourceReading("custody", f"custody:{account.name}", UNREACHABLE, detail=why),
+                          dict(known.qty) if known else {})
 
 
 def _recorded_broker_positions(account: CustodyAccount, as_of: datetime | None) -> CustodyReading:

@@ -136,3 +136,44 @@ def test_deploy_aggregator_records_the_contract_later_runs_read_through(backed_t
     call_command("deploy_aggregator", "--network", NETWORK, "--replace")
     replaced = store.read_stream("reconciliation_aggregator", NETWORK)[-1].payload
     assert replaced["replaces"] == recorded.address and AggregatorContract.objects.get(network=NETWORK).address == replaced["address"]
+
+
+def test_a_journal_the_broker_books_while_positions_are_read_is_no_ledger_drift(backed_token, monkeypatch):
+    import custody.sync
+
+    real = custody.sync.sync_positions
+
+    def positions_after_a_journal(account):
+        backed_token.broker.add_share_journal(backed_token.symbol, "-10")  # shares leave, right now
+        monkeypatch.setattr(custody.sync, "sync_positions", real)
+        return real(account)
+
+    monkeypatch.setattr(custody.sync, "sync_positions", positions_after_a_journal)
+    result = services.run_reconciliation([backed_token.symbol])
+
+    assert "ledger_drift" not in breaks_of(result)
+    (line,) = result.instruments
+    assert line.shares_in_custody == Decimal(90) and line.status == "breaks"  # the 10 that left are a real break
+    assert set(breaks_of(result)) == {"unbacked_supply"}
+
+
+def test_a_broker_that_keeps_booking_while_positions_are_read_leaves_the_account_incomplete(backed_token,
+                                                                                           monkeypatch):
+    import custody.sync
+
+    real = custody.sync.sync_positions
+
+    def positions_after_a_journal(account):
+        backed_token.broker.add_share_journal(backed_token.symbol, "-1")
+        return real(account)
+
+    monkeypatch.setattr(custody.sync, "sync_positions", positions_after_a_journal)
+    result = services.run_reconciliation([backed_token.symbol])
+
+    assert result.status == "incomplete"
+    (line,) = result.instruments
+    assert line.status == "incomplete" and line.shares_in_custody is None
+    assert "ledger_drift" not in breaks_of(result) and "unbacked_supply" not in breaks_of(result)
+    source = next(e for e in store.read_stream("reconciliation_run", result.run_id)
+                  if e.event_type == "source_fetched" and e.payload["source"] == f"custody:{backed_token.account.name}")
+    assert source.payload["status"] == "unreachable" and "kept booking" in source.payload["detail"]
