@@ -99,9 +99,11 @@ def _redeem(event: RecordedEvent) -> None:
             status=data["status"], source=data["source"], release_method=data["release_method"],
             custody_account=data["custody_account"], requested_at=at, stream_version=event.version)
         if data["status"] == RedeemStatus.HELD:
-            _alert(event, "unknown_redeemer", ChainAlert.Severity.WARNING,
-                   f"{data['qty']} tokens arrived at the redemption wallet from {data['from_address']}, which no "
-                   f"partner has allowlisted; held as redeem {event.stream_id}", deployment_id=data["deployment_id"],
+            why = data.get("held_because") or f"{data['from_address']} is no partner's allowlisted wallet"
+            _alert(event, "redeem_held" if data.get("held_because") else "unknown_redeemer",
+                   ChainAlert.Severity.WARNING,
+                   f"{data['qty']} tokens arrived at the redemption wallet from {data['from_address']}: {why}; "
+                   f"held as redeem {event.stream_id}", deployment_id=data["deployment_id"],
                    network=data["network"], tx_hash=data["deposit_tx_hash"], log_index=data["deposit_log_index"])
         return
     changes: dict = {"stream_version": event.version}

@@ -1,7 +1,7 @@
 """Token quantities: Decimal in the API and database, integer base units on chain, shares in the ledger."""
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_DOWN, Decimal, InvalidOperation
 
 from ledger.canonical import EXACT, normalize_decimal
 
@@ -45,3 +45,10 @@ def to_shares(qty: Decimal, tokens_per_share: Decimal) -> Decimal:
     if -shares.as_tuple().exponent > LEDGER_MAX_DECIMALS:
         raise InvalidQuantity(f"{qty} tokens is not an exact number of shares at {tokens_per_share} tokens per share")
     return shares
+
+
+def shares_rounded_down(qty: Decimal, tokens_per_share: Decimal) -> Decimal:
+    """Share equivalent cut to the ledger's 18 places, for quantities the chain hands us that may not be exact in
+    shares (a deposit, a mint nobody requested): they are recorded all the same, never overstated."""
+    shares = EXACT.divide(qty, tokens_per_share)
+    return normalize_decimal(shares.quantize(Decimal(1).scaleb(-LEDGER_MAX_DECIMALS), ROUND_DOWN, EXACT))

@@ -10,8 +10,8 @@ re-checks burns: a burn undone after the shares left would leave the partner bot
 A deposit is identified by (token deployment, tx hash, ordinal among that transaction's transfers of the token into
 the redemption wallet) and its redeem id is derived from it, so the watcher seeing the transfer and the partner
 filing it with the tx hash can only ever create one redemption. Not by the block-wide log index: a reorg can put
-the same transaction back at another place in a block. A transfer from a wallet no partner has allowlisted is
-recorded as `held` (and alerted), never dropped.
+the same transaction back at another place in a block. A transfer from a wallet no partner has allowlisted, or of
+tokens that are not an exact number of shares, is recorded as `held` (and alerted), never dropped.
 Postings: burn_confirmed chain:<net>:<SYM>:supply +shares / partner:<id>:pending-redeem:<SYM> -shares;
 shares_released partner:<id>:pending-redeem:<SYM> +shares / custody:<account>:<SYM> -shares.
 """
@@ -40,7 +40,7 @@ from .errors import (BurnNotFinal, DepositNotFound, InvalidQuantity, InvalidStat
                      UnknownRequest, WalletNotAllowlisted)
 from .locks import lock
 from .models import RedeemRequest, TokenDeployment
-from .quantities import from_base_units, parse_qty, to_shares
+from .quantities import from_base_units, parse_qty, shares_rounded_down, to_shares
 from .services import (
     RECEIPT_POLL_SECONDS,
     SYSTEM_ACTOR,
@@ -77,18 +77,22 @@ def _redemption_wallet() -> str:
 
 
 def deposit_event(deployment: TokenDeployment, transfer: TransferLog, partner: Partner | None, source: str,
-                  release_method: str = "journal", *, ordinal: int = 0) -> tuple[str, NewEvent]:
-    """The redeem_requested event for a Transfer into the redemption wallet (held when `partner` is None);
-    `ordinal` as in redeem_id_for (a partner files the transaction's first deposit)."""
+                  release_method: str = "journal", *, ordinal: int = 0, held_because: str = "") -> tuple[str, NewEvent]:
+    """The redeem_requested event for a Transfer into the redemption wallet, held when `partner` is None or
+    `held_because` says why; `ordinal` as in redeem_id_for (a partner files the transaction's first deposit).
+    InvalidQuantity when the tokens are not an exact number of shares, unless held: the watcher holds such a
+    deposit for operations (its shares rounded down) rather than lose it."""
     qty = from_base_units(transfer.value, deployment.decimals)
+    tokens_per_share = deployment.instrument.tokens_per_share
+    qty_shares = shares_rounded_down(qty, tokens_per_share) if held_because else to_shares(qty, tokens_per_share)
+    held = partner is None or bool(held_because)
     return redeem_id_for(deployment.id, transfer.tx_hash, ordinal), NewEvent("redeem_requested", {
         "partner_id": partner.id if partner else None, "symbol": deployment.instrument.symbol,
         "network": deployment.network, "deployment_id": deployment.id, "from_address": transfer.from_address,
         "deposit_tx_hash": transfer.tx_hash, "deposit_log_index": transfer.log_index,
         "deposit_block": transfer.block_number, "qty": qty, "amount_base_units": str(transfer.value),
-        "qty_shares": to_shares(qty, deployment.instrument.tokens_per_share),
-        "status": Status.RECEIVED.value if partner else Status.HELD.value, "source": source,
-        "release_method": release_method,
+        "qty_shares": qty_shares, "status": Status.HELD.value if held else Status.RECEIVED.value,
+        "held_because": held_because, "source": source, "release_method": release_method,
         "custody_account": (partner.custody_account if partner else "") or settings.ISSUANCE_CUSTODY_ACCOUNT,
     })
 

@@ -4,7 +4,7 @@ as blocks with enough confirmations, and records what the 1:1 promise depends on
 - a mint or burn no request of ours made: `unexplained_*_observed`, a critical alert, and postings that keep
   the ledger's supply equal to the chain's (against suspense:unknown-transfer:<network>:<SYMBOL>);
 - tokens arriving at the redemption wallet: a redemption (held for ops when the sender is no partner's
-  allowlisted wallet);
+  allowlisted wallet or the tokens are not an exact number of shares);
 - the cursor (`chain_scanned`), at least every CHAIN_CURSOR_CHECKPOINT_BLOCKS blocks and with every finding.
 
 An RPC outage leaves the cursor where it was; the next run resumes from it. If the block under the cursor
@@ -32,7 +32,8 @@ from partners.services import allowlisted_wallet_owner
 
 from . import chain_client
 from .models import ChainAlert, ChainCursor, MintRequest, RedeemRequest, TokenDeployment
-from .quantities import from_base_units, to_shares
+from .errors import InvalidQuantity
+from .quantities import from_base_units, shares_rounded_down
 from .redemptions import deposit_event
 from .services import SYSTEM_ACTOR, _move, pending_mint_account, pending_redeem_account, supply_account
 
@@ -128,7 +129,7 @@ def watch_deployment(deployment: TokenDeployment, summary: WatchSummary | None =
             if found[key] <= recorded[key] or log.tx_hash in (our_mints if minted else our_burns):
                 continue
             qty = from_base_units(log.value, deployment.decimals)
-            shares = to_shares(qty, deployment.instrument.tokens_per_share)
+            shares = shares_rounded_down(qty, deployment.instrument.tokens_per_share)
             legs = _move(suspense_account(network.name, symbol), supply_account(network.name, symbol), symbol, shares)
             watch_events.append(NewEvent(
                 "unexplained_mint_observed" if minted else "unexplained_burn_observed",
@@ -143,7 +144,11 @@ def watch_deployment(deployment: TokenDeployment, summary: WatchSummary | None =
             if found[key] <= recorded[key]:
                 continue
             partner = allowlisted_wallet_owner(network.name, log.from_address)
-            redeem_id, event = deposit_event(deployment, log, partner, "chain", ordinal=found[key] - 1)
+            try:
+                redeem_id, event = deposit_event(deployment, log, partner, "chain", ordinal=found[key] - 1)
+            except InvalidQuantity as inexact:  # one odd deposit must not stop the scan: operations decide
+                redeem_id, event = deposit_event(deployment, log, partner, "chain", ordinal=found[key] - 1,
+                                                 held_because=str(inexact))
             redeem_appends.append(StreamAppend("redeem_request", redeem_id, [event], expected_version=0))
             summary.deposits += 1
     checkpoint_due = cursor is None or safe_head - cursor.block_number >= settings.CHAIN_CURSOR_CHECKPOINT_BLOCKS

@@ -6,7 +6,8 @@ from decimal import Decimal
 
 import pytest
 
-from chain.tx import gas_params_from_head, sign_transaction
+from chain.tx import gas_params_from_head, id_to_bytes32, sign_mint, sign_transaction
+from custody.instruments import change_tokens_per_share
 from issuance import services
 from issuance.errors import BurnNotFinal
 from issuance.models import ChainAlert, RedeemRequest
@@ -101,3 +102,37 @@ def test_a_burn_reorged_out_is_reversed_and_burned_again_and_no_shares_leave_bef
     assert services.watch_chains().reorged_burns == []
     rpc(w3, "anvil_mine", hex(64 + 1))  # the burn is now older than the reorg window (64 blocks)
     assert services.release_shares(redeem.id, OPS, reference="JNLS").status == RedeemRequest.Status.COMPLETED
+
+
+def test_a_deposit_not_exact_in_shares_is_held_for_ops_and_the_watcher_goes_on(partner, token, keys, w3,
+                                                                                 book_share_journal):
+    minted(partner, token, keys, book_share_journal, "9")
+    change_tokens_per_share(token.instrument.symbol, Decimal(3), OPS, "reverse split")
+    odd = transfer_tokens(w3, keys.partner_wallet, token.contract_address, keys.redemption_wallet.address, TOKEN)
+    whole = transfer_tokens(w3, keys.partner_wallet, token.contract_address, keys.redemption_wallet.address,
+                            3 * TOKEN)
+
+    summary = services.watch_chains()
+
+    assert summary.deposits == 2 and summary.unavailable == {}
+    held = RedeemRequest.objects.get(deposit_tx_hash=odd)
+    assert (held.status, held.qty) == (RedeemRequest.Status.HELD, Decimal(1))
+    assert "not an exact number of shares" in ChainAlert.objects.get(kind="redeem_held", tx_hash=odd).detail
+    assert services.process_redeem(held.id).status == RedeemRequest.Status.HELD  # nothing burns on its own
+    received = RedeemRequest.objects.get(deposit_tx_hash=whole)
+    assert (received.status, received.qty_shares) == (RedeemRequest.Status.RECEIVED, Decimal(1))
+
+
+def test_a_mint_nobody_requested_of_tokens_not_exact_in_shares_is_still_alerted(partner, token, keys, w3):
+    symbol = token.instrument.symbol
+    change_tokens_per_share(symbol, Decimal(3), OPS, "reverse split")
+    rogue = sign_mint(keys.minter, chain_id=31337, nonce=w3.eth.get_transaction_count(keys.minter.address, "pending"),
+                      gas=gas_params_from_head(w3, 200_000), token=token.contract_address,
+                      to=keys.partner_wallet.address, amount=TOKEN, request_id=id_to_bytes32("a bug"))
+    w3.eth.send_raw_transaction(rogue.raw_tx)
+    w3.eth.wait_for_transaction_receipt(rogue.tx_hash)
+
+    assert services.watch_chains().unexplained == 1
+
+    assert ChainAlert.objects.get(tx_hash=rogue.tx_hash).kind == "unexplained_mint"
+    assert balance(f"suspense:unknown-transfer:anvil:{symbol}", symbol) == Decimal("0.333333333333333333")
