@@ -99,43 +99,50 @@ def apply_split(action: CorporateAction, actor: str) -> CorporateAction:
     else:
         _refuse_before(action)
     with transaction.atomic():
-        lock(f"action:{action.id}")
-        action = get_action(action.id)
-        if action.status not in (Status.ANNOUNCED, Status.SNAPSHOTTED):
-            raise ActionStateConflict(f"corporate action {action.id} is {action.status}")
-        custody_legs, custody_detail = _custody_change(action, ratio)
-        payload = {"symbol": instrument.symbol, "old_rate": action.old_rate, "new_rate": action.new_rate,
-                   "custody": custody_detail}
-        appends = []
-        if action.kind == Kind.STOCK_SPLIT:
-            paused = instrument.status == Instrument.Status.ACTIVE
-            if paused:
-                pause_instrument(instrument.symbol, actor, f"split {action.id}: minting new tokens to holders")
-            run_events = create_split_mint_run(action, snapshot, paused_instrument=paused)
-            payload.update(method="mint_to_holders", mint_run_id=split_run_id(action.id),
-                           tokens_to_mint_shares=run_events[0].payload["totals"]["minted_shares"],
-                           summary=f"custody x{ratio}; new tokens minted to holders by run {split_run_id(action.id)}")
-            appends.append(StreamAppend(streams.PAYOUT_RUN, split_run_id(action.id), run_events,
-                                        expected_version=store.NO_STREAM))
-            supply_legs = []
-        else:
-            new_ratio = normalize_decimal(EXACT.divide(instrument.tokens_per_share, ratio))
-            change_tokens_per_share(instrument.symbol, new_ratio, actor,
-                                    f"reverse split {action.id}: {normalize_decimal(action.old_rate)} shares became "
-                                    f"{normalize_decimal(action.new_rate)}")
-            supply_legs, supply_detail = _supply_change(action, instrument.symbol, ratio)
-            payload.update(method="tokens_per_share", old_tokens_per_share=instrument.tokens_per_share,
-                           tokens_per_share=new_ratio, supply=supply_detail,
-                           summary=f"custody x{ratio}; tokens per share {instrument.tokens_per_share} -> {new_ratio}, "
-                                   "holder balances unchanged")
-        appends.insert(0, StreamAppend(streams.CORPORATE_ACTION, action.id, [
-            NewEvent("split_applied", payload, postings=custody_legs + supply_legs)],
-            expected_version=action.stream_version))
-        try:
-            store.append_many(appends, metadata={"actor": actor})
-        except ConcurrencyError:
-            raise ActionStateConflict(f"corporate action {action.id} changed meanwhile; retry") from None
+        lock(f"action:{action.id}")  # before the append lock, the order every append under this lock takes
+        with store.appends_held():  # the balances read below stay the ones the append moves (a sync waits)
+            appends = _split_appends(get_action(action.id), instrument, ratio, snapshot, actor)
+            try:
+                store.append_many(appends, metadata={"actor": actor})
+            except ConcurrencyError:
+                raise ActionStateConflict(f"corporate action {action.id} changed meanwhile; retry") from None
     return get_action(action.id)
+
+
+def _split_appends(action: CorporateAction, instrument: Instrument, ratio: Decimal, snapshot: dict | None,
+                   actor: str) -> list[StreamAppend]:
+    """split_applied with custody (and, for a reverse split, supply) moved by the ratio; a split's mint run."""
+    if action.status not in (Status.ANNOUNCED, Status.SNAPSHOTTED):
+        raise ActionStateConflict(f"corporate action {action.id} is {action.status}")
+    custody_legs, custody_detail = _custody_change(action, ratio)
+    payload = {"symbol": instrument.symbol, "old_rate": action.old_rate, "new_rate": action.new_rate,
+               "custody": custody_detail}
+    appends = []
+    if action.kind == Kind.STOCK_SPLIT:
+        paused = instrument.status == Instrument.Status.ACTIVE
+        if paused:
+            pause_instrument(instrument.symbol, actor, f"split {action.id}: minting new tokens to holders")
+        run_events = create_split_mint_run(action, snapshot, paused_instrument=paused)
+        payload.update(method="mint_to_holders", mint_run_id=split_run_id(action.id),
+                       tokens_to_mint_shares=run_events[0].payload["totals"]["minted_shares"],
+                       summary=f"custody x{ratio}; new tokens minted to holders by run {split_run_id(action.id)}")
+        appends.append(StreamAppend(streams.PAYOUT_RUN, split_run_id(action.id), run_events,
+                                    expected_version=store.NO_STREAM))
+        supply_legs = []
+    else:
+        new_ratio = normalize_decimal(EXACT.divide(instrument.tokens_per_share, ratio))
+        change_tokens_per_share(instrument.symbol, new_ratio, actor,
+                                f"reverse split {action.id}: {normalize_decimal(action.old_rate)} shares became "
+                                f"{normalize_decimal(action.new_rate)}")
+        supply_legs, supply_detail = _supply_change(action, instrument.symbol, ratio)
+        payload.update(method="tokens_per_share", old_tokens_per_share=instrument.tokens_per_share,
+                       tokens_per_share=new_ratio, supply=supply_detail,
+                       summary=f"custody x{ratio}; tokens per share {instrument.tokens_per_share} -> {new_ratio}, "
+                               "holder balances unchanged")
+    appends.insert(0, StreamAppend(streams.CORPORATE_ACTION, action.id, [
+        NewEvent("split_applied", payload, postings=custody_legs + supply_legs)],
+        expected_version=action.stream_version))
+    return appends
 
 
 def _refuse_in_flight(instrument: Instrument) -> None:
@@ -213,7 +220,7 @@ def _apply_symbol_change(action: CorporateAction, actor: str) -> CorporateAction
     _refuse_in_flight(instrument)
     _refuse_open_actions(action)
     old, new = instrument.symbol, action.new_symbol
-    with transaction.atomic():
+    with store.appends_held():  # no sync books under the old symbol between reading its balances and moving them
         change_symbol(old, new, actor, f"corporate action {action.id}")
         moves = _symbol_moves(old, new)
         _record_applied(action, "symbol_change_applied", {
