@@ -7,6 +7,9 @@ status and body with the objects it created, so both commit or neither does.
 
 Only successful responses are remembered. A request the API or a service rejects rolls back entirely,
 key included: nothing persists, and the partner can fix the cause and retry with the same key.
+
+Fields a handler names `shown_once` (a webhook signing secret) are in the first response only: the stored
+answer, which the idempotency table keeps forever and replays to anyone holding the key, omits them.
 """
 from __future__ import annotations
 
@@ -32,8 +35,11 @@ def _response(status: int, body: str, replayed: bool) -> HttpResponse:
     return response
 
 
-def idempotent(handler):
-    """Decorate a write handler (view method) returning a DRF Response with JSON-ready data."""
+def idempotent(handler=None, *, shown_once: tuple[str, ...] = ()):
+    """Decorate a write handler (view method) returning a DRF Response with JSON-ready data; as
+    `@idempotent(shown_once=("secret",))` to keep those response fields out of the stored replay."""
+    if handler is None:
+        return functools.partial(idempotent, shown_once=shown_once)
 
     @functools.wraps(handler)
     def wrapper(view, request, *args, **kwargs):
@@ -51,7 +57,9 @@ def idempotent(handler):
                 return _response(earlier["status"], earlier["body"], replayed=True)
             response = handler(view, request, *args, **kwargs)
             body = JSONRenderer().render(response.data).decode("utf-8")
-            idempotency.remember(scope, key, request_hash, {"status": response.status_code, "body": body})
+            stored = JSONRenderer().render({name: value for name, value in response.data.items()
+                                            if name not in shown_once}).decode("utf-8")
+            idempotency.remember(scope, key, request_hash, {"status": response.status_code, "body": stored})
         return _response(response.status_code, body, replayed=False)
 
     return wrapper

@@ -14,7 +14,9 @@ class WebhookEndpointSerializer(ReadModelSerializer):
 
 
 class CreatedWebhookEndpointSerializer(WebhookEndpointSerializer):
-    secret = serializers.CharField(read_only=True, help_text="Signing secret. Shown only in this response: store it.")
+    # Not read_only: drf-spectacular would list it as required, and a replay of the registration omits it.
+    secret = serializers.CharField(required=False, help_text="Signing secret. Shown only in this response (not in a "
+                                                             "replay with the same Idempotency-Key): store it.")
 
     class Meta(WebhookEndpointSerializer.Meta):
         fields = [*WebhookEndpointSerializer.Meta.fields, "secret"]

@@ -43,7 +43,8 @@ NOT_FOUND = failure(NotFound, "no such object")
     post=extend_schema(
         summary="Register a webhook endpoint", tags=["webhooks"], parameters=[IDEMPOTENCY_PARAMETER, REPLAYED_HEADER],
         description="Status changes of your mint and redeem requests are POSTed to this URL, signed with the "
-                    "secret returned here once (see the webhook guide, docs/webhooks.md).",
+                    "secret returned here once (see the webhook guide, docs/webhooks.md). A replay of this "
+                    "registration (same Idempotency-Key) returns the endpoint without `secret`.",
         request=WebhookEndpointRegistrationSerializer,
         responses={201: CreatedWebhookEndpointSerializer, **problem_responses(
             *COMMON_FAILURES, *WRITE_FAILURES, UNKNOWN_FIELD,
@@ -62,7 +63,7 @@ class WebhookEndpointList(PartnerView, generics.ListAPIView):
     def get_queryset(self):
         return WebhookEndpoint.objects.filter(partner_id=self.partner_id)
 
-    @idempotent
+    @idempotent(shown_once=("secret",))
     def post(self, request):
         form = WebhookEndpointRegistrationSerializer(data=request.data)
         form.is_valid(raise_exception=True)

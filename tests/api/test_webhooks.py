@@ -19,6 +19,7 @@ from api.models import WebhookDelivery
 from api.webhooks import delivery, follower
 from api.webhooks.signing import signature_header
 from issuance import services as issuance
+from ledger.models import IdempotencyRecord
 from tests.issuance.conftest import book_share_journal  # noqa: F401  (fixture: custody's sync booking a JNLS)
 from tests.issuance.support import book_custody_shares
 
@@ -117,6 +118,17 @@ def test_the_secret_is_shown_once_at_registration(alice, receiver):
     assert endpoint["secret"].startswith("whsec_")
     assert "secret" not in alice.api.get(f"/api/v1/webhook-endpoints/{endpoint['id']}").json()
     assert all("secret" not in e for e in alice.api.get("/api/v1/webhook-endpoints").json()["results"])
+
+
+def test_a_replayed_registration_returns_the_endpoint_without_its_secret_which_is_not_kept_for_replays(alice):
+    body = {"url": "https://a.example/hooks", "description": "prod"}
+    first = alice.api.post("/api/v1/webhook-endpoints", body, idempotency_key="hooks-0001")
+    secret = first.json()["secret"]
+    replay = alice.api.post("/api/v1/webhook-endpoints", body, idempotency_key="hooks-0001")
+    assert (replay.status, replay.headers["Idempotent-Replayed"]) == (201, "true")
+    assert replay.json() == {name: value for name, value in first.json().items() if name != "secret"}
+    stored = IdempotencyRecord.objects.get(scope=f"api:{alice.id}", key="hooks-0001").result
+    assert secret not in json.dumps(stored)
 
 
 def test_status_changes_reach_only_the_owner_signed_and_verifiable(alice, bob, token, receiver):
