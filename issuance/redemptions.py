@@ -177,10 +177,11 @@ def process_redeem(redeem_id: str, *, wait_seconds: Decimal | float | None = Non
         w3 = chain_client.web3_for(network)
         if redeem.status == Status.RECEIVED:
             deposit = receipt_status(w3, redeem.deposit_tx_hash, network.confirmations)
-            if deposit.state in (TxState.NOT_FOUND, TxState.REVERTED):
+            if deposit.state == TxState.REVERTED or (deposit.state == TxState.NOT_FOUND
+                                                     and _deposit_gone_for_good(redeem, network, w3)):
                 return _append(redeem, [NewEvent("redeem_failed", {
                     "code": "deposit_not_found", "reason": f"deposit {redeem.deposit_tx_hash} is {deposit.state}"})])
-            if deposit.state == TxState.PENDING:
+            if deposit.state in (TxState.PENDING, TxState.NOT_FOUND):
                 if time.monotonic() >= deadline:
                     return redeem
                 time.sleep(RECEIPT_POLL_SECONDS)
@@ -213,6 +214,12 @@ def process_redeem(redeem_id: str, *, wait_seconds: Decimal | float | None = Non
                 return get_redeem(redeem_id)
         else:
             return redeem
+
+
+def _deposit_gone_for_good(redeem: RedeemRequest, network: chain_client.Network, w3) -> bool:
+    """A deposit not found may come back (a reorg re-includes it, a lagging node catches up) until its block is
+    older than the network's reorg window."""
+    return redeem.deposit_block < w3.eth.block_number - network.reorg_window
 
 
 def _sign_burn(redeem: RedeemRequest, network, w3) -> None:

@@ -136,3 +136,33 @@ def test_a_mint_nobody_requested_of_tokens_not_exact_in_shares_is_still_alerted(
 
     assert ChainAlert.objects.get(tx_hash=rogue.tx_hash).kind == "unexplained_mint"
     assert balance(f"suspense:unknown-transfer:anvil:{symbol}", symbol) == Decimal("0.333333333333333333")
+
+
+def reorged_out_deposit(partner, token, keys, w3, book_share_journal):
+    """A deposit the watcher recorded whose block then left the chain; returns (redeem, its signed transaction)."""
+    minted(partner, token, keys, book_share_journal, "10")
+    snapshot = rpc(w3, "evm_snapshot")
+    deposit = signed_transfer(w3, keys.partner_wallet, token.contract_address, keys.redemption_wallet.address,
+                              4 * TOKEN)
+    w3.eth.send_raw_transaction(deposit.raw_tx)
+    w3.eth.wait_for_transaction_receipt(deposit.tx_hash)
+    services.watch_chains()
+    rpc(w3, "evm_revert", snapshot)
+    return RedeemRequest.objects.get(deposit_tx_hash=deposit.tx_hash), deposit
+
+
+def test_a_deposit_briefly_off_chain_waits_and_is_redeemed_once_it_is_back(partner, token, keys, w3,
+                                                                            book_share_journal):
+    redeem, deposit = reorged_out_deposit(partner, token, keys, w3, book_share_journal)
+    assert services.process_redeem(redeem.id, wait_seconds=0).status == RedeemRequest.Status.RECEIVED
+
+    w3.eth.send_raw_transaction(deposit.raw_tx)  # re-included
+    w3.eth.wait_for_transaction_receipt(deposit.tx_hash)
+    assert services.process_redeem(redeem.id).status == RedeemRequest.Status.BURNED
+
+
+def test_a_deposit_off_chain_for_longer_than_the_reorg_window_fails(partner, token, keys, w3, book_share_journal):
+    redeem, _ = reorged_out_deposit(partner, token, keys, w3, book_share_journal)
+    rpc(w3, "anvil_mine", hex(redeem.deposit_block + 64 + 1 - w3.eth.block_number))  # older than the reorg window
+    failed = services.process_redeem(redeem.id, wait_seconds=0)
+    assert (failed.status, failed.failure_code) == (RedeemRequest.Status.FAILED, "deposit_not_found")
