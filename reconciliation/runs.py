@@ -170,7 +170,7 @@ class _Run:
                 with connection.cursor() as cursor:
                     cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             ledger = read_ledger(self.symbols, self.as_of)
-            mints, burns = ({}, {}) if self.as_of else chain_in_flight(self.symbol_filter)
+            mints, burns = chain_in_flight(self.symbol_filter, self.as_of)
         return ledger, mints, burns
 
     def record_sources(self, sources: list[SourceReading]) -> None:

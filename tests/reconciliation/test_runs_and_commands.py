@@ -1,16 +1,24 @@
 """Runs never overlap for the same instruments; `manage.py reconcile` says what it found in its exit status."""
 from __future__ import annotations
 
+import time
+from decimal import Decimal
+
 import psycopg
 import pytest
 from django.core.management import call_command
+from django.utils import timezone
 
+from issuance import services as issuance
+from issuance.models import MintRequest
 from ledger import store
 from reconciliation import services
 from reconciliation.errors import RunAlreadyInProgress
 from reconciliation.locks import NAMESPACE
 from reconciliation.models import Break, ReconciliationRun
 from tests.conftest import database_url_from_settings
+
+from .conftest import NETWORK, network_settings
 
 pytestmark = pytest.mark.django_db
 
@@ -91,6 +99,25 @@ def test_a_run_as_of_a_past_time_reads_what_the_sources_said_then(backed_token):
     (line,) = then.instruments
     assert (line.status, line.tokens_outstanding) == ("clean", 100), line.explanation
     assert Break.objects.get(kind="unknown_mint", symbol=backed_token.symbol).status == "open"  # the past closes nothing
+
+
+def test_a_run_as_of_a_past_time_explains_a_mint_that_was_in_flight_then(backed_token, settings):
+    settings.CHAIN_NETWORKS = network_settings(backed_token.keys.rpc_url, confirmations=3)
+    request_id = backed_token.secure_shares_for_a_mint("5")
+    assert issuance.process_mint(request_id, wait_seconds=0).status == MintRequest.Status.BROADCAST
+    backed_token.w3.provider.make_request("anvil_mine", [hex(3)])  # on chain and deep enough, not yet booked
+    head_time = backed_token.w3.eth.get_block("latest")["timestamp"]
+    while time.time() < head_time + 1:  # the moment must be after the head block, in the past
+        time.sleep(0.1)
+    then = timezone.now()
+    time.sleep(0.01)
+    assert issuance.process_mint(request_id).status == MintRequest.Status.COMPLETED  # booked after `then`
+
+    result = services.run_reconciliation([backed_token.symbol], as_of=then)
+
+    (line,) = result.instruments
+    assert (line.status, line.tokens_outstanding) == ("clean", Decimal(105)), result.breaks
+    assert f"5 minted on {NETWORK}, not yet booked" in line.explanation
 
 
 def test_a_run_that_fails_midway_is_recorded_as_incomplete_with_the_reason(backed_token, monkeypatch):
