@@ -1,4 +1,5 @@
-"""Public proof of reserves for one token, from the latest run that checked its instrument.
+"""Public proof of reserves for one token, from the latest current run (not one as of a past time) that checked
+its instrument.
 
 What it shows is exactly what that run recorded (its `instrument_reconciled` event): supply per network at
 the pinned blocks, shares held, the backing ratio, the as-of time of the oldest source behind the figures,
@@ -30,7 +31,9 @@ def proof_of_reserves(token_symbol: str) -> dict:
     if deployment is None:
         raise UnknownToken(f"no token with symbol {token_symbol!r}")
     instrument = deployment.instrument
-    result = (InstrumentResult.objects.filter(symbol=instrument.symbol, status__in=["clean", "breaks"])
+    # A run as of a past time describes the past: the proof is the latest run of the present.
+    result = (InstrumentResult.objects.filter(symbol=instrument.symbol, status__in=["clean", "breaks"],
+                                              run__requested_as_of__isnull=True)
               .select_related("run").order_by("-position").first())
     if result is None:
         raise NoReconciliationYet(f"no reconciliation has checked {instrument.symbol} yet")

@@ -12,6 +12,7 @@ from ledger import store
 from ledger.canonical import GENESIS_HASH, sha256_hex
 from reconciliation import pdf_report, reports, services
 from reconciliation.errors import NoReconciliationYet, UnknownToken
+from reconciliation.models import ReconciliationRun
 
 from .conftest import NETWORK
 
@@ -122,6 +123,19 @@ def test_an_under_backed_token_shows_a_backing_ratio_below_one(backed_token):
 
     assert (proof["shares_held"], proof["tokens_outstanding_in_shares"], proof["backing_ratio"]) == ("100", "125", "0.8")
     assert proof["status"] == "breaks"
+
+
+def test_a_run_as_of_a_past_time_does_not_take_the_proof_of_reserves_back_in_time(backed_token):
+    earlier = services.run_reconciliation([backed_token.symbol])
+    backed_token.mint_through_issuance("10")
+    latest = services.run_reconciliation([backed_token.symbol])
+    then = ReconciliationRun.objects.get(run_id=earlier.run_id).finished_at
+
+    services.run_reconciliation([backed_token.symbol], as_of=then)
+
+    proof = services.proof_of_reserves(backed_token.deployment.token_symbol)
+    assert (proof["run_id"], proof["tokens_outstanding_in_shares"], proof["shares_held"]) == (
+        latest.run_id, "110", "110")
 
 
 def test_no_proof_before_a_run_has_checked_the_token_and_none_for_unknown_tokens(backed_token):
