@@ -171,3 +171,42 @@ def test_a_symbol_change_moves_shares_tokens_and_carried_dividends_to_the_new_sy
     assert balance(f"dividends:paid:{old}:{dividend.id}", "USD") == Decimal("-5.00")  # the paid dividend's own
     reconciled = read_ledger({new}, None).of(new)
     assert reconciled.custody_total == reconciled.supply_total == Decimal(11)
+
+
+def _append_lock_free_elsewhere() -> bool:
+    """Whether another session could append right now (take the append lock), asked over a connection of its own."""
+    import psycopg
+
+    from tests.conftest import database_url_from_settings
+
+    with psycopg.connect(database_url_from_settings(), autocommit=True) as other:
+        taken = other.execute("SELECT pg_try_advisory_lock(%s)", [store.APPEND_LOCK_KEY]).fetchone()[0]
+        if taken:
+            other.execute("SELECT pg_advisory_unlock(%s)", [store.APPEND_LOCK_KEY])
+        return taken
+
+
+def test_a_reverse_split_and_a_symbol_change_read_the_balances_they_move_while_no_one_else_can_append(
+        committed_db, unique, monkeypatch):
+    """Committed, so that no test transaction holds the append lock: only the code under test can."""
+    from corporate_actions import splits
+
+    from .conftest import make_instrument
+
+    symbol = make_instrument(unique).symbol
+    free_while_reading = []
+    for reader in ("_custody_change", "_symbol_moves"):
+        def watched(*args, _real=getattr(splits, reader), **kwargs):
+            free_while_reading.append(_append_lock_free_elsewhere())
+            return _real(*args, **kwargs)
+
+        monkeypatch.setattr(splits, reader, watched)
+    today = timezone.localdate()
+    reverse = services.announce_split(symbol, effective_date=today, old_rate=10, new_rate=1, actor=OPS)
+    services.apply_action(reverse.id, actor=OPS)
+    change = services.announce("symbol_change", symbol, {"effective_date": today, "new_symbol": "Z" + symbol[1:]},
+                               actor=OPS)
+    services.apply_action(change.id, actor=OPS)
+
+    assert free_while_reading == [False, False]  # a broker sync could not have booked between the read and the move
+    assert _append_lock_free_elsewhere()  # and the lock was let go
