@@ -99,6 +99,9 @@ WRITE_FAILURES = (
     failure(InvalidIdempotencyKey, "Idempotency-Key must be 8-255 characters: letters, digits, _ . : -"),
     failure(IdempotencyConflict, "idempotency key 'k-123' was already used with a different request"),
     failure(MalformedRequest, "the body is not valid JSON"),
+    Failure(400, "invalid_payload", "request.body.description contains a NUL character"),
+    Failure(405, "method_not_allowed", 'Method "PUT" not allowed.'),
+    Failure(415, "unsupported_media_type", 'Unsupported media type "text/plain" in request.'),
 )
 # What an endpoint taking a JSON body answers for a key it does not define (a typo such as qty).
 UNKNOWN_FIELD = field_failure("unknown_field", "qty", "not a field of this request")

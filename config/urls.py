@@ -1,7 +1,8 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 
 from api import docs as api_docs
+from api import problems as api_problems
 from ops import views as ops_views
 
 urlpatterns = [
@@ -12,4 +13,5 @@ urlpatterns = [
     path("api/v1/", include("api.urls")),
     path("api/schema/", api_docs.SchemaView.as_view(), name="api-schema"),
     path("api/docs/", include("api.docs_urls")),
+    re_path(r"^api/", api_problems.not_found_view),  # any other path under /api/: a problem+json 404
 ]

@@ -8,6 +8,7 @@ from rest_framework.response import Response
 from issuance import errors as issuance_errors
 from issuance import services as issuance
 from issuance.models import MintRequest, RedeemRequest
+from ledger.errors import ConcurrencyError
 
 from ..authentication import actor
 from ..errors import NotFound
@@ -37,6 +38,8 @@ REDEEM_EXAMPLE = {
     "ended_at": None,
 }
 NOT_FOUND = failure(NotFound, "no such object")
+# The request changed (approved, secured, signed...) between reading it and recording this call: retry.
+STALE = failure(ConcurrencyError, "stream mint_request/9b2f... is at version 3, caller expected 2")
 MINT_COLUMNS = columns(MintRequestSerializer)
 REDEEM_COLUMNS = columns(RedeemRequestSerializer)
 # What a mint request can be refused for, beyond authentication and idempotency.
@@ -130,10 +133,11 @@ class MintRequestDetail(PartnerView, generics.RetrieveAPIView):
     summary="Cancel one of your mint requests", tags=["mint requests"],
     parameters=[IDEMPOTENCY_PARAMETER, REPLAYED_HEADER],
     description="Possible until the mint is signed (requested, approved or secured). Shares you already "
-                "delivered for it are owed back to you (scope mint).",
+                "delivered for it are owed back to you (scope mint). If the mint changes at that very moment "
+                "(409 `stale_expected_version`), read it again and retry.",
     request=CancelSerializer,
     responses={200: MintRequestSerializer, **problem_responses(
-        *COMMON_FAILURES, *WRITE_FAILURES, UNKNOWN_FIELD, NOT_FOUND,
+        *COMMON_FAILURES, *WRITE_FAILURES, UNKNOWN_FIELD, NOT_FOUND, STALE,
         failure(issuance_errors.InvalidState, "mint 9b2f... is signed; it can no longer be cancelled"))},
     examples=[OpenApiExample("cancel", request_only=True, value={"reason": "client withdrew the order"}),
               OpenApiExample("cancelled", response_only=True, value={

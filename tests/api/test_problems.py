@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 import secrets
+import threading
+import time
 
 import pytest
+from django.db import connection, transaction
 from django.test import Client
 from django.utils import timezone
 from eth_account import Account
@@ -15,7 +18,7 @@ from api.models import ApiKey
 
 from custody.instruments import pause_instrument
 from issuance.models import RedeemRequest
-from issuance.services import deploy_token
+from issuance.services import deploy_token, secure_shares
 from partners.services import create_partner
 from tests.conftest import run_python
 from tests.issuance.conftest import book_share_journal  # noqa: F401  (fixture: custody's sync booking a JNLS)
@@ -75,6 +78,8 @@ def test_a_spoofed_x_forwarded_for_does_not_escape_the_public_rate_limit(db, set
 
 def test_request_shape_problems(alice):
     expect(alice.api.get("/api/v1/no-such-thing"), 404, "not_found")
+    for elsewhere in ("/api/", "/api/v2/wallets", "/api/schema/x"):  # under /api/ but outside /api/v1/
+        expect(alice.api.get(elsewhere), 404, "not_found")
     expect(alice.api.get("/api/v1/wallets/123456789"), 404, "not_found")
     expect(alice.api._wrap(alice.api.client.put("/api/v1/wallets", "{}", content_type="application/json",
                                                 headers=alice.api._headers("k-12345678", None))),
@@ -84,6 +89,11 @@ def test_request_shape_problems(alice):
            415, "unsupported_media_type")
     expect(alice.api.post("/api/v1/wallets", raw=b"{not json"), 400, "malformed_request")
     expect(alice.api.post("/api/v1/wallets", raw=b'{"network": NaN}'), 400, "malformed_request")
+    expect(alice.api.post("/api/v1/webhook-endpoints", {"url": "https://a.example/h", "description": "a\u0000b"}),
+           400, "invalid_payload")
+    expect(alice.api._wrap(alice.api.client.delete("/api/v1/webhook-endpoints/1", "x", content_type="text/plain",
+                                                   headers=alice.api._headers("k-12345679", None))),
+           415, "unsupported_media_type")
     expect(alice.api.post("/api/v1/wallets", {}, idempotency_key=None), 400, "idempotency_key_required")
     expect(alice.api.post("/api/v1/wallets", {}, idempotency_key="no spaces allowed"), 400, "invalid_idempotency_key")
     alice.api.post("/api/v1/webhook-endpoints", {"url": "https://a.example/1"}, idempotency_key="same-key-1")
@@ -111,6 +121,7 @@ def test_a_body_nested_too_deep_is_400_malformed_request_and_the_process_survive
 import json, sys, django
 django.setup()
 import py_ecc  # noqa: F401 (raises the recursion limit, as in production)
+from django.db import connection, transaction
 from django.test import Client
 from django.test.utils import setup_test_environment
 assert sys.getrecursionlimit() >= 100000
@@ -243,6 +254,43 @@ def test_refiling_a_deposit_with_another_release_method_is_409_and_the_first_met
     assert "'journal'" in refused["detail"]
     assert RedeemRequest.objects.get(id=first.json()["id"]).release_method == "journal"
     assert alice.api.post("/api/v1/redeem-requests", filing).json()["id"] == first.json()["id"]
+
+
+def test_a_cancel_racing_with_a_change_to_the_mint_is_409_stale_expected_version(committed_db, chain, unique,
+                                                                                 book_share_journal):  # noqa: F811
+    instrument = make_instrument(unique, prefix="S")
+    deploy_token(instrument.symbol, "anvil", actor=OPS, decimals=6)
+    alice = onboard(unique, "stale", instrument.symbol)
+    mint = alice.api.post("/api/v1/mint-requests", order(alice, instrument.symbol, "2")).json()
+    book_share_journal(instrument.symbol, "2")
+    secured, release = threading.Event(), threading.Event()
+
+    def secure_and_hold():  # operations secure the shares; the commit waits until the cancel has read the mint
+        try:
+            with transaction.atomic():
+                secure_shares(mint["id"], OPS, via="journal", reference=f"JNLS {unique}")
+                secured.set()
+                release.wait(30)
+        finally:
+            connection.close()
+
+    def cancel():
+        try:
+            responses.append(alice.api.post(f"/api/v1/mint-requests/{mint['id']}/cancel", {}))
+        finally:
+            connection.close()
+
+    responses = []
+    operations, partner = threading.Thread(target=secure_and_hold), threading.Thread(target=cancel)
+    operations.start()
+    assert secured.wait(30)
+    partner.start()
+    time.sleep(1)  # the cancel reads the mint as approved, then waits for the ledger's append lock
+    release.set()
+    operations.join(30)
+    partner.join(30)
+    expect(responses[0], 409, "stale_expected_version")
+    assert alice.api.get(f"/api/v1/mint-requests/{mint['id']}").json()["status"] == "secured"
 
 
 def test_proof_of_reserves_problems(client, token):
