@@ -28,6 +28,7 @@ from django.db import transaction
 from chain.errors import BroadcastRejected, NonceAlreadyUsed
 from chain.reads import TransferLog, transfer_logs
 from chain.tx import TxState, broadcast, gas_params_from_head, id_to_bytes32, receipt_status, sign_burn_from_redemption
+from custody.models import Instrument
 from ledger import store
 from ledger.store import NewEvent, StreamAppend
 from partners.addresses import checksum_address
@@ -37,7 +38,7 @@ from partners.services import get_partner
 from . import chain_client, nonces, signers
 from .crashpoints import crash_point
 from .errors import (BurnNotFinal, DepositNotFound, InvalidQuantity, InvalidState, RedeemAlreadyFiled, SharesPending,
-                     UnknownRequest, WalletNotAllowlisted)
+                     TokenNotDeployed, UnknownRequest, WalletNotAllowlisted)
 from .locks import lock
 from .models import RedeemRequest, TokenDeployment
 from .quantities import from_base_units, parse_qty, shares_rounded_down, to_shares
@@ -45,7 +46,6 @@ from .services import (
     RECEIPT_POLL_SECONDS,
     SYSTEM_ACTOR,
     _move,
-    active_deployment,
     get_instrument,
     journal_counter_account,
     market_account,
@@ -105,17 +105,14 @@ def request_redeem(partner: Partner | str, symbol: str, network: str, tx_hash: s
     release method (RedeemAlreadyFiled: the recorded one stands)."""
     partner = partner if isinstance(partner, Partner) else get_partner(partner)
     instrument = get_instrument(symbol)
-    deployment = active_deployment(instrument, network)
+    deployments = redeemable_deployments(instrument, network)
     tx_hash = str(tx_hash).lower()
     if not TX_HASH.match(tx_hash):
         raise DepositNotFound(f"{tx_hash!r} is not a transaction hash")
     if release_method not in ("journal", "sell"):
         raise InvalidState(f"shares are released by journal or sell, not {release_method!r}")
     w3 = chain_client.web3_for(chain_client.network(network))
-    receipt_block = _receipt_block(w3, tx_hash)
-    wallet = _redemption_wallet()
-    deposits = [log for log in transfer_logs(w3, deployment.contract_address, receipt_block, receipt_block)
-                if log.tx_hash == tx_hash and log.to_address == wallet]
+    deployment, deposits = _deposits(w3, deployments, tx_hash, _receipt_block(w3, tx_hash))
     if not deposits:
         raise DepositNotFound(f"transaction {tx_hash} moved no {deployment.token_symbol} to the redemption wallet")
     deposit = deposits[0]
@@ -138,6 +135,30 @@ def request_redeem(partner: Partner | str, symbol: str, network: str, tx_hash: s
         elif existing.status == Status.HELD:
             return assign_held_redeem(redeem_id, partner.id, actor)
     return get_redeem(redeem_id)
+
+
+def redeemable_deployments(instrument: Instrument, network: str) -> list[TokenDeployment]:
+    """The instrument's tokens on `network`, the active one first: tokens of a retired deployment stay redeemable
+    (retiring stops minting only)."""
+    chain_client.network(network)  # UnknownNetwork first: a typo is not "not deployed"
+    deployments = sorted(TokenDeployment.objects.filter(instrument=instrument, network=network),
+                         key=lambda deployment: deployment.status != TokenDeployment.Status.ACTIVE)
+    if not deployments:
+        raise TokenNotDeployed(f"{instrument.symbol} has no token on {network}")
+    return deployments
+
+
+def _deposits(w3, deployments: list[TokenDeployment], tx_hash: str,
+              block: int) -> tuple[TokenDeployment, list[TransferLog]]:
+    """The deployment whose tokens the transaction moved into the redemption wallet, and those transfers (none:
+    the first deployment, for the refusal)."""
+    wallet = _redemption_wallet()
+    for deployment in deployments:
+        deposits = [log for log in transfer_logs(w3, deployment.contract_address, block, block)
+                    if log.tx_hash == tx_hash and log.to_address == wallet]
+        if deposits:
+            return deployment, deposits
+    return deployments[0], []
 
 
 def _receipt_block(w3, tx_hash: str) -> int:

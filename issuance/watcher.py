@@ -1,5 +1,6 @@
-"""The chain watcher: follows the Transfer logs of every active deployment from a stored cursor, only as far
-as blocks with enough confirmations, and records what the 1:1 promise depends on (stream chain_watch/<id>):
+"""The chain watcher: follows the Transfer logs of every deployment (retired ones too: their tokens still move) from
+a stored cursor, only as far as blocks with enough confirmations, and records what the 1:1 promise depends on
+(stream chain_watch/<id>):
 
 - a mint or burn no request of ours made: `unexplained_*_observed`, a critical alert, and postings that keep
   the ledger's supply equal to the chain's (against suspense:unknown-transfer:<network>:<SYMBOL>);
@@ -66,7 +67,7 @@ def suspense_account(network: str, symbol: str) -> str:
 
 def watch_chains() -> WatchSummary:
     summary = WatchSummary()
-    for deployment in TokenDeployment.objects.select_related("instrument").filter(status=TokenDeployment.Status.ACTIVE):
+    for deployment in TokenDeployment.objects.select_related("instrument"):
         if deployment.network in summary.unavailable:
             continue
         try:

@@ -166,3 +166,19 @@ def test_a_deposit_off_chain_for_longer_than_the_reorg_window_fails(partner, tok
     rpc(w3, "anvil_mine", hex(redeem.deposit_block + 64 + 1 - w3.eth.block_number))  # older than the reorg window
     failed = services.process_redeem(redeem.id, wait_seconds=0)
     assert (failed.status, failed.failure_code) == (RedeemRequest.Status.FAILED, "deposit_not_found")
+
+
+def test_tokens_of_a_retired_deployment_are_still_watched_and_redeemed(partner, token, keys, w3, book_share_journal):
+    symbol = token.instrument.symbol
+    minted(partner, token, keys, book_share_journal, "10")
+    services.retire_deployment(token.id, actor=OPS, reason="redeployed")
+    assert services.deploy_token(symbol, "anvil", actor=OPS).id != token.id  # minting goes to the new token
+    seen = transfer_tokens(w3, keys.partner_wallet, token.contract_address, keys.redemption_wallet.address, 3 * TOKEN)
+    filed = transfer_tokens(w3, keys.partner_wallet, token.contract_address, keys.redemption_wallet.address, 2 * TOKEN)
+
+    assert services.request_redeem(partner, symbol, "anvil", filed, "partner:x").deployment_id == token.id
+    assert services.watch_chains().deposits == 1
+    redeem = RedeemRequest.objects.get(deposit_tx_hash=seen)
+    assert (redeem.deployment_id, redeem.status) == (token.id, RedeemRequest.Status.RECEIVED)
+    assert services.process_redeem(redeem.id).status == RedeemRequest.Status.BURNED
+    assert token_contract(w3, token.contract_address).functions.totalSupply().call() == 7 * TOKEN
