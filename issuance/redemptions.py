@@ -31,7 +31,7 @@ from chain.tx import TxState, broadcast, gas_params_from_head, id_to_bytes32, re
 from custody.models import Instrument
 from ledger import store
 from ledger.store import NewEvent, StreamAppend
-from partners.addresses import checksum_address
+from partners.addresses import ZERO_ADDRESS, checksum_address
 from partners.models import Partner, Wallet
 from partners.services import get_partner
 
@@ -150,12 +150,12 @@ def redeemable_deployments(instrument: Instrument, network: str) -> list[TokenDe
 
 def _deposits(w3, deployments: list[TokenDeployment], tx_hash: str,
               block: int) -> tuple[TokenDeployment, list[TransferLog]]:
-    """The deployment whose tokens the transaction moved into the redemption wallet, and those transfers (none:
-    the first deployment, for the refusal)."""
+    """The deployment whose tokens the transaction moved into the redemption wallet, and those transfers as the
+    watcher counts them (a mint is no deposit); none: the first deployment, for the refusal."""
     wallet = _redemption_wallet()
     for deployment in deployments:
         deposits = [log for log in transfer_logs(w3, deployment.contract_address, block, block)
-                    if log.tx_hash == tx_hash and log.to_address == wallet]
+                    if log.tx_hash == tx_hash and log.to_address == wallet and log.from_address != ZERO_ADDRESS]
         if deposits:
             return deployment, deposits
     return deployments[0], []
