@@ -24,7 +24,9 @@ MAX_DEPTH = 64
 # at most 40 significant digits; anything beyond is refused rather than guessed at.
 MAX_NUMBER_DIGITS = 40
 MAX_NUMBER_EXPONENT = 40
-JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+# A string, or an unterminated one running to the end (invalid JSON, refused by the decoder next): a match
+# that could fail would be retried from every later quote, quadratic in the body's size.
+JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*(?:"|\\?\Z)', re.DOTALL)
 NOT_A_BRACKET = re.compile(r"[^\[\]{}]+")
 BRACKET_STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
 

@@ -145,6 +145,13 @@ def test_a_body_nested_a_few_levels_or_with_brackets_in_strings_is_still_parsed(
     assert in_text.status == 201
 
 
+def test_an_unterminated_string_full_of_escaped_quotes_is_refused_in_linear_time(alice):
+    body = b'{"url": "' + b'\\"' * 30000  # each quote could start a string scan to the end: quadratic
+    started = time.monotonic()
+    expect(alice.api.post("/api/v1/webhook-endpoints", raw=body), 400, "malformed_request")
+    assert time.monotonic() - started < 2
+
+
 @pytest.mark.parametrize("number", ["1e999999999", "-1e999999999", "1e-999999999", "1" * 100, "1e41", "1.5e-41"])
 def test_a_number_too_large_or_too_fine_anywhere_in_the_body_is_400_not_500(alice, number):
     body = f'{{"network": "anvil", "address": "{alice.wallet.address}", "label": {number}}}'.encode()
