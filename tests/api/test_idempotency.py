@@ -55,7 +55,8 @@ def test_a_body_written_differently_but_meaning_the_same_is_the_same_request(ali
     raw_b = b'{"description":"prod","url":"https://alice.example/hooks"}'
     first = alice.api.post("/api/v1/webhook-endpoints", raw=raw_a, idempotency_key="endpoint-0001")
     second = alice.api.post("/api/v1/webhook-endpoints", raw=raw_b, idempotency_key="endpoint-0001")
-    assert second.headers["Idempotent-Replayed"] == "true" and second.body == first.body
+    assert second.headers["Idempotent-Replayed"] == "true"
+    assert second.json() == {name: value for name, value in first.json().items() if name != "secret"}  # shown once
 
 
 def test_a_write_without_the_header_is_400_and_a_malformed_key_too(alice):
