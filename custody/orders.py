@@ -7,6 +7,12 @@ When the answer to a submission is lost (timeout, dropped connection, 5xx), we l
 client order id before trying again; a 422 "client_order_id must be unique" means an earlier attempt got
 through, and we fetch that order.
 
+An order that ends canceled or expired short of its quantity (cancelled at the broker, a day order that
+expired after a partial fill) would leave the request waiting forever: its fills are booked and the rest is
+ordered under the derived request id `<request id>#2` (then `#3`...), each with its own client order id, so
+the follow-ups are as idempotent as the first order. A rejected order is not followed up: the same order
+would be rejected again, and a person has to look.
+
 Events on `custody_account/<account>` (no postings: the FILL activities carry the shares and cash):
 `order_submitted` (once per order, key `alpaca:<account>:order:<broker id>:submitted`) and, once the broker
 reports a final status, `order_filled` or `order_closed` (key `alpaca:<account>:order:<broker id>:<status>`).
@@ -15,6 +21,7 @@ Orders placed outside shareledger are not tracked here; their fills still reach 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import time
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -44,6 +51,7 @@ from .instruments import get_instrument
 from .models import BrokerOrder, CustodyAccount
 
 FINAL_STATUSES = frozenset({"filled", "canceled", "expired", "rejected", "replaced"})
+FOLLOWED_UP_STATUSES = frozenset({"canceled", "expired"})  # ended short of filled; the rest is ordered again
 DUPLICATE_CLIENT_ORDER_ID = "client_order_id must be unique"
 SUBMITTED = "submitted"
 
@@ -81,13 +89,26 @@ def client_order_id_for(request_id: str) -> str:
 
 def place_order_for_request(request_id: str, symbol: str, qty: Decimal, side: str, account: str | CustodyAccount,
                             *, actor: str = "system:custody") -> OrderOutcome:
-    """Make sure exactly one market order exists at the broker for this request, and report where it stands.
+    """Make sure `qty` is traded at the broker for this request, and report where its latest order stands.
 
     Safe to call again for the same request (after a crash, a timeout, or just to poll): it never submits a
-    second order. The same request id with another symbol, side or qty is OrderRequestMismatch.
+    second order for the same quantity. An order that ended canceled or expired is followed by one for the
+    rest (see the module docstring), at most one new order per call; `filled` then means the whole `qty`
+    traded. The same request id with another symbol, side or qty is OrderRequestMismatch.
     """
     account = get_custody_account(account)
     symbol, qty, side = get_instrument(symbol).symbol, _positive_qty(qty), _side(side)
+    order_request_id, remaining = request_id, qty
+    for follow_up in itertools.count(2):
+        outcome = _one_order(order_request_id, symbol, remaining, side, account, actor)
+        if outcome.newly_submitted or outcome.status not in FOLLOWED_UP_STATUSES or outcome.filled_qty >= remaining:
+            return outcome
+        order_request_id, remaining = f"{request_id}#{follow_up}", remaining - outcome.filled_qty
+
+
+def _one_order(request_id: str, symbol: str, qty: Decimal, side: str, account: CustodyAccount,
+               actor: str) -> OrderOutcome:
+    """Exactly one market order at the broker for this (possibly derived) request id."""
     client_order_id = client_order_id_for(request_id)
     known = BrokerOrder.objects.filter(account_name=account.name, client_order_id=client_order_id).first()
     client = alpaca_client(account)
@@ -126,8 +147,8 @@ def sync_orders(account: CustodyAccount) -> int:
 
 def _settle(account: CustodyAccount, request_id: str, wire: dict, newly_submitted: bool) -> OrderOutcome:
     _record_final(account, request_id, wire)
-    if wire["status"] == "filled":
-        sync_activities(account)  # so that a filled outcome means the fills are in the ledger
+    if wire["status"] in FINAL_STATUSES and Decimal(wire.get("filled_qty") or 0) > 0:
+        sync_activities(account)  # so that a final outcome means its fills are in the ledger
     return OrderOutcome(request_id, account.name, wire["client_order_id"], wire["id"], wire["symbol"], wire["side"],
                         Decimal(wire["qty"]), wire["status"], Decimal(wire.get("filled_qty") or 0),
                         Decimal(wire["filled_avg_price"]) if wire.get("filled_avg_price") else None, newly_submitted)

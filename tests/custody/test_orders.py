@@ -129,6 +129,24 @@ def test_the_sync_records_the_final_status_of_our_open_orders(alpaca_main, instr
     assert sync_account(alpaca_main).orders_recorded == 0
 
 
+def test_an_order_cancelled_after_a_partial_fill_is_followed_by_one_for_the_rest_once(alpaca_main, instruments,
+                                                                                       broker, broker_client):
+    broker.set_fill_plan("AAPL", ["0.4"])  # 4 of 10 fill, then the order rests until it is cancelled
+    first = place_order_for_request("mint-53", "AAPL", Decimal("10"), "buy", "alpaca-main")
+    broker_client.cancel_order_by_id(first.broker_order_id)
+    broker.set_fill_plan("AAPL", ["1"])
+
+    rest = place_order_for_request("mint-53", "AAPL", Decimal("10"), "buy", "alpaca-main")
+
+    assert (rest.status, rest.filled, rest.filled_qty, rest.newly_submitted) == ("filled", True, Decimal("6"), True)
+    assert rest.client_order_id == client_order_id_for("mint-53#2")
+    assert balance("custody:alpaca-main:AAPL", "AAPL") == Decimal("10")
+    assert BrokerOrder.objects.get(client_order_id=first.client_order_id).status == "canceled"
+    again = place_order_for_request("mint-53", "AAPL", Decimal("10"), "buy", "alpaca-main")
+    assert (again.broker_order_id, again.filled, again.newly_submitted) == (rest.broker_order_id, True, False)
+    assert len(broker.requests("POST", ORDERS)) == 2
+
+
 def test_selling_shares_for_a_cash_redemption(alpaca_main, instruments, broker):
     place_order_for_request("mint-50", "TSLA", Decimal("4"), "buy", "alpaca-main")
 
