@@ -61,6 +61,13 @@ class MalformedRequest(ApiError):
     http_status = 400
 
 
+class BodyTooLarge(ApiError):
+    """DRF reads a body straight from the stream, so Django's DATA_UPLOAD_MAX_MEMORY_SIZE never applies to it."""
+
+    code = "body_too_large"
+    http_status = 413
+
+
 class InvalidQuery(ApiError):
     """A query parameter that is not one of its documented values (limit, ordering)."""
 

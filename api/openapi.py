@@ -10,7 +10,8 @@ from rest_framework import serializers
 
 from ledger.errors import IdempotencyConflict
 
-from .errors import (ApiKeyExpired, ApiKeyRevoked, AuthenticationRequired, IdempotencyKeyRequired, InsufficientScope,
+from .errors import (ApiKeyExpired, ApiKeyRevoked, AuthenticationRequired, BodyTooLarge, IdempotencyKeyRequired,
+                     InsufficientScope,
                      InvalidApiKey, InvalidCursor, InvalidIdempotencyKey, InvalidQuery, MalformedRequest, RateLimited,
                      UnknownParameter)
 from .idempotent import HEADER, KEY_PATTERN
@@ -99,6 +100,7 @@ WRITE_FAILURES = (
     failure(InvalidIdempotencyKey, "Idempotency-Key must be 8-255 characters: letters, digits, _ . : -"),
     failure(IdempotencyConflict, "idempotency key 'k-123' was already used with a different request"),
     failure(MalformedRequest, "the body is not valid JSON"),
+    failure(BodyTooLarge, "the body is larger than 65536 bytes"),
     Failure(400, "invalid_payload", "request.body.description contains a NUL character"),
     Failure(405, "method_not_allowed", 'Method "PUT" not allowed.'),
     Failure(415, "unsupported_media_type", 'Unsupported media type "text/plain" in request.'),

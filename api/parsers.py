@@ -1,6 +1,7 @@
 """JSON bodies parsed exactly: numbers become Decimal, never float, and NaN/Infinity are refused.
 
-Two limits guard the decoder before anything else sees the body:
+Three limits guard the decoder before anything else sees the body:
+- Size. The body is read into memory whole; no partner request comes near API_MAX_BODY_BYTES.
 - Nesting depth. The C decoder recurses once per `[` or `{`, and py_ecc (imported with the eth libraries)
   raises the recursion limit to 100000, so a body nested deep enough overflows the C stack and kills the
   process instead of raising RecursionError. No partner request nests more than a few levels.
@@ -17,7 +18,7 @@ from itertools import accumulate
 from django.conf import settings
 from rest_framework.parsers import JSONParser
 
-from .errors import MalformedRequest
+from .errors import BodyTooLarge, MalformedRequest
 
 MAX_DEPTH = 64
 # A JSON number fits NUMERIC(38, 18) with room to spare if its adjusted exponent is within +-40 and it has
@@ -54,8 +55,12 @@ def nesting_depth(text: str) -> int:
 class ExactJSONParser(JSONParser):
     def parse(self, stream, media_type=None, parser_context=None):
         encoding = (parser_context or {}).get("encoding", settings.DEFAULT_CHARSET)
+        limit = settings.API_MAX_BODY_BYTES
+        body = stream.read(limit + 1)
+        if len(body) > limit:
+            raise BodyTooLarge(f"the body is larger than {limit} bytes")
         try:
-            text = stream.read().decode(encoding)
+            text = body.decode(encoding)
         except UnicodeDecodeError as exc:
             raise MalformedRequest(f"the body is not valid JSON: {exc}") from None
         if nesting_depth(text) > MAX_DEPTH:

@@ -312,6 +312,8 @@ API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "3000/min")
 API_THROTTLE_REDIS_URL = os.environ.get("API_THROTTLE_REDIS_URL", CELERY_BROKER_URL)
 # Webhooks: attempts per delivery before it is marked failed, first retry delay (doubling each time, capped),
 # HTTP timeout, and the endpoints one partner may register.
+# Largest JSON body the partner API reads (413 body_too_large beyond): DRF reads bodies past Django's own limit.
+API_MAX_BODY_BYTES = int(os.environ.get("API_MAX_BODY_BYTES", str(64 * 1024)))
 API_WEBHOOK_MAX_ATTEMPTS = int(os.environ.get("API_WEBHOOK_MAX_ATTEMPTS", "8"))
 API_WEBHOOK_BACKOFF_SECONDS = int(os.environ.get("API_WEBHOOK_BACKOFF_SECONDS", "10"))
 API_WEBHOOK_MAX_BACKOFF_SECONDS = int(os.environ.get("API_WEBHOOK_MAX_BACKOFF_SECONDS", "3600"))

@@ -19,6 +19,7 @@ from api.models import ApiKey
 from custody.instruments import pause_instrument
 from issuance.models import RedeemRequest
 from issuance.services import deploy_token, secure_shares
+from ledger import store
 from partners.services import create_partner
 from tests.conftest import run_python
 from tests.issuance.conftest import book_share_journal  # noqa: F401  (fixture: custody's sync booking a JNLS)
@@ -126,7 +127,7 @@ from django.test import Client
 from django.test.utils import setup_test_environment
 assert sys.getrecursionlimit() >= 100000
 setup_test_environment()
-body = b'{{"url": ' + b'[' * 100000 + b']' * 100000 + b'}}'
+body = b'{{"url": ' + b'[' * 32000 + b']' * 32000 + b'}}'  # deep, yet within API_MAX_BODY_BYTES
 response = Client().post("/api/v1/webhook-endpoints", body, content_type="application/json",
                          headers={{"Authorization": "Bearer {partner.api.token}", "Idempotency-Key": "deep-{unique}"}})
 print(json.dumps([response.status_code, json.loads(response.content)["code"]]))
@@ -135,6 +136,15 @@ print(json.dumps([response.status_code, json.loads(response.content)["code"]]))
     assert result.returncode == 0, result.stderr[-2000:]
     assert json.loads(result.stdout.splitlines()[-1]) == [400, "malformed_request"]
     REACHED.add("malformed_request")
+
+
+def test_a_body_over_the_size_limit_is_413_and_nothing_is_recorded(alice, settings):
+    settings.API_MAX_BODY_BYTES = 200
+    head = store.head_position()
+    too_large = alice.api.post("/api/v1/webhook-endpoints", {"url": "https://a.example/h", "description": "x" * 200})
+    assert "200 bytes" in expect(too_large, 413, "body_too_large")["detail"]
+    assert store.head_position() == head
+    assert alice.api.post("/api/v1/webhook-endpoints", {"url": "https://a.example/h", "description": "x"}).status == 201
 
 
 def test_a_body_nested_a_few_levels_or_with_brackets_in_strings_is_still_parsed(alice):
