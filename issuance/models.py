@@ -161,10 +161,9 @@ class RedeemRequest(models.Model):
 
     class Meta:
         ordering = ["-requested_at"]
-        constraints = [
-            models.UniqueConstraint(fields=["network", "deposit_tx_hash", "deposit_log_index"],
-                                    name="issuance_redeem_one_per_deposit"),
-        ]
+        # One redemption per deposit is the primary key: the id is derived from (deployment, tx hash, the
+        # deposit's ordinal in the tx). Not (tx hash, log index): a reorg can re-include a transaction at
+        # other log indexes, and then another token's deposit may take an index an earlier one was seen at.
         permissions = [("approve_redeem_request",
                         "Can work the redeem queue: assign a held deposit, release shares, process")]
 
