@@ -25,6 +25,7 @@ from django.conf import settings
 
 from chain.errors import ChainError
 from chain.reads import transfer_logs
+from chain.rpc import UNREACHABLE_ERRORS
 from chain.tx import TxState, receipt_status
 from ledger import store
 from ledger.store import NewEvent, Posting, StreamAppend
@@ -70,17 +71,18 @@ def watch_chains() -> WatchSummary:
     for deployment in TokenDeployment.objects.select_related("instrument"):
         if deployment.network in summary.unavailable:
             continue
+        # A node that stops answering after its client was made fails reads not wrapped as ChainUnavailable.
         try:
             watch_deployment(deployment, summary)
             summary.deployments_scanned += 1
-        except ChainError as failure:  # resume from the stored cursor next time
+        except (ChainError, *UNREACHABLE_ERRORS) as failure:  # resume from the stored cursor next time
             summary.unavailable[deployment.network] = str(failure)
     for network in chain_client.networks():
         if network.name not in summary.unavailable:
             try:
                 summary.reorged_mints += recheck_recent_mints(network)
                 summary.reorged_burns += recheck_recent_burns(network)
-            except ChainError as failure:
+            except (ChainError, *UNREACHABLE_ERRORS) as failure:
                 summary.unavailable[network.name] = str(failure)
     return summary
 

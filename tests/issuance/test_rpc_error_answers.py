@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
+import requests
 
 from issuance import services
 from ledger import store
@@ -45,3 +46,43 @@ def test_the_watcher_marks_a_network_answering_503_unavailable_instead_of_crashi
 
     assert "anvil" in summary.unavailable and "503" in summary.unavailable["anvil"]
     assert store.head_position() == head
+
+
+@pytest.fixture
+def flaky_proxy(anvil) -> Iterator[dict]:
+    """An RPC endpoint in front of anvil that starts answering 503 when `state["down"]` is set, after our
+    client for it has been created (web3 clients are kept per URL)."""
+    state = {"down": False}
+
+    class Proxy(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 - http.server's naming
+            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            status, answer = (503, b"") if state["down"] else (200, requests.post(
+                anvil.url, data=body, headers={"Content-Type": "application/json"}, timeout=10).content)
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(answer)))
+            self.end_headers()
+            self.wfile.write(answer)
+
+        def log_message(self, *args):
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Proxy)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    state["url"] = f"http://127.0.0.1:{server.server_port}"
+    yield state
+    server.shutdown()
+    server.server_close()
+
+
+def test_the_watcher_survives_a_node_that_starts_answering_503_and_resumes_later(token, settings, flaky_proxy):
+    settings.CHAIN_NETWORKS = network_settings(flaky_proxy["url"])
+    assert "anvil" not in services.watch_chains().unavailable  # the client for this URL now exists
+    flaky_proxy["down"] = True
+
+    summary = services.watch_chains()
+
+    assert "anvil" in summary.unavailable and "503" in summary.unavailable["anvil"]
+    flaky_proxy["down"] = False
+    assert "anvil" not in services.watch_chains().unavailable
