@@ -22,7 +22,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from custody import services as custody
-from custody.models import CustodyAccount, PositionsObservation, StatementImport
+from custody.models import ActivityCursor, CustodyAccount, PositionsObservation, StatementImport
 from ledger.errors import DomainError
 
 from .readings import MISSING, OK, STALE, UNREACHABLE, SourceReading, data_sha256
@@ -65,8 +65,27 @@ def _refreshed_broker_positions(account: CustodyAccount) -> CustodyReading:
         "custody", name, OK, as_of=synced_at, raw_sha256=data_sha256(holdings),
         detail="positions synced from the broker",
         facts={"observation_position": observation.event_position, "observation_as_of": observation.as_of,
-               "observation_raw_sha256": observation.raw_sha256},
+               "observation_raw_sha256": observation.raw_sha256, "activity_position": report.activity_position},
     ), holdings)
+
+
+def booked_after_reading(readings: list[CustodyReading]) -> list[CustodyReading]:
+    """The readings as they stand against a ledger read after them: an account whose activities were booked
+    after its positions were read (by a sync running elsewhere) has facts in the ledger that its positions do
+    not show, so it is not compared (`unreachable`), like one whose broker kept booking."""
+    return [_still_current(reading) for reading in readings]
+
+
+def _still_current(reading: CustodyReading) -> CustodyReading:
+    if not reading.source.ok or "activity_position" not in reading.source.facts:
+        return reading
+    booked = (ActivityCursor.objects.filter(account_name=reading.account)
+              .values_list("event_position", flat=True).first())
+    if booked == reading.source.facts["activity_position"]:
+        return reading
+    return CustodyReading(reading.account, SourceReading(
+        "custody", reading.source.name, UNREACHABLE,
+        detail="activities were booked after its positions were read (another sync)"), reading.holdings)
 
 
 def _last_known(account: CustodyAccount, why: str) -> CustodyReading:

@@ -1,14 +1,16 @@
 """One reconciliation run, from lock to last event.
 
 Order of reads, chosen so that no race can produce a false break:
-1. custody: sync each Alpaca account (facts booked, then positions) and read statements;
-2. one snapshot of the ledger balances and of the mints/burns sent but not yet booked;
+1. custody: sync each Alpaca account (facts booked, then positions, then facts again until none arrived
+   meanwhile) and read statements;
+2. one snapshot of the ledger balances and of the mints/burns sent but not yet booked; in it, an Alpaca
+   account that a sync elsewhere booked activities for after step 1 read its positions is not compared;
 3. chain supplies at a block pinned AFTER that snapshot: any mint the ledger booked is deep enough to be in
    it, and a mint the ledger had not booked was "in flight" in the snapshot (a mint signed after the snapshot
    would need `confirmations` new blocks within the read to show up).
-Each source's reading is appended as `source_fetched` as soon as it is read; the verdicts, breaks and the
-terminal event are appended in one transaction with the break streams (retried on a concurrent change to a
-break, e.g. someone acknowledging it meanwhile).
+Each source's reading is appended as `source_fetched` once read (custody's with the ledger's); the verdicts,
+breaks and the terminal event are appended in one transaction with the break streams (retried on a concurrent
+change to a break, e.g. someone acknowledging it meanwhile).
 """
 from __future__ import annotations
 
@@ -30,7 +32,7 @@ from . import streams
 from .breaks import BreakOutcome, BreakPlan, plan_breaks
 from .chain_source import ChainReading, deployments_by_network, read_network
 from .checks import WARNING, FoundBreak, InstrumentInputs, InstrumentVerdict, check_instrument
-from .custody_source import CustodyReading, read_custody_accounts
+from .custody_source import CustodyReading, booked_after_reading, read_custody_accounts
 from .errors import InvalidAsOf, UnknownInstrument
 from .in_flight import chain_in_flight
 from .ledger_source import LedgerReading, read_ledger
@@ -149,10 +151,8 @@ class _Run:
             raise
 
     def reconcile(self) -> RunResult:
-        custody = read_custody_accounts(self.as_of)
-        self.record_sources([reading.source for reading in custody])
-        ledger, mints, burns = self.ledger_snapshot()
-        self.record_sources([ledger.source])
+        custody, ledger, mints, burns = self.ledger_snapshot(read_custody_accounts(self.as_of))
+        self.record_sources([*(reading.source for reading in custody), ledger.source])
         deployments = deployments_by_network(self.symbol_filter)
         chains = {network: read_network(network, listed, self.as_of) for network, listed in sorted(deployments.items())}
         self.record_sources([reading.source for reading in chains.values()])
@@ -162,8 +162,9 @@ class _Run:
         sources_ok = {reading.source.name for reading in [*custody, *chains.values()] if reading.source.ok}
         return self.finish(verdicts, found, sources_ok)
 
-    def ledger_snapshot(self) -> tuple[LedgerReading, dict, dict]:
-        """Ledger balances and requests in flight as one consistent snapshot."""
+    def ledger_snapshot(self, custody: list[CustodyReading]) -> tuple[list[CustodyReading], LedgerReading, dict, dict]:
+        """Ledger balances and requests in flight as one consistent snapshot, and the custody readings that still
+        describe it (an account synced elsewhere since its positions were read is no longer comparable)."""
         outermost = not connection.in_atomic_block  # inside a caller's transaction, that one is the snapshot
         with transaction.atomic():
             if outermost:
@@ -171,7 +172,8 @@ class _Run:
                     cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             ledger = read_ledger(self.symbols, self.as_of)
             mints, burns = chain_in_flight(self.symbol_filter, self.as_of)
-        return ledger, mints, burns
+            custody = booked_after_reading(custody)
+        return custody, ledger, mints, burns
 
     def record_sources(self, sources: list[SourceReading]) -> None:
         if sources:

@@ -177,3 +177,25 @@ def test_a_broker_that_keeps_booking_while_positions_are_read_leaves_the_account
     source = next(e for e in store.read_stream("reconciliation_run", result.run_id)
                   if e.event_type == "source_fetched" and e.payload["source"] == f"custody:{backed_token.account.name}")
     assert source.payload["status"] == "unreachable" and "kept booking" in source.payload["detail"]
+
+
+def test_a_sync_elsewhere_booking_a_journal_before_the_ledger_is_read_leaves_the_account_incomplete(
+        backed_token, monkeypatch):
+    import reconciliation.runs
+    from custody import services as custody
+
+    real = reconciliation.runs.read_custody_accounts
+
+    def read_then_another_worker_syncs(as_of):
+        readings = real(as_of)
+        backed_token.broker.add_share_journal(backed_token.symbol, "-10")
+        custody.sync_account(backed_token.account)  # the Celery sync task, in another process
+        return readings
+
+    monkeypatch.setattr(reconciliation.runs, "read_custody_accounts", read_then_another_worker_syncs)
+    result = services.run_reconciliation([backed_token.symbol])
+
+    assert result.status == "incomplete"
+    (line,) = result.instruments
+    assert line.status == "incomplete" and line.shares_in_custody is None
+    assert "ledger_drift" not in breaks_of(result)
