@@ -71,13 +71,13 @@ from .models import CustodyAccount
 from .orders import OrderOutcome, client_order_id_for, place_order_for_request, refresh_order
 from .positions import BrokerPositions, latest_broker_positions
 from .statement_import import CustodianStatement, StatementImportResult, import_statement, latest_statement
-from .sync import SyncReport, sync_account
+from .sync import SyncReport, last_activity_position, sync_account
 
 __all__ = [
     "BrokerJournal", "BrokerPositions", "CustodianStatement", "JournalMatch", "OrderOutcome", "StatementImportResult",
     "SyncReport", "alpaca_client", "call_broker", "change_symbol", "change_tokens_per_share", "client_order_id_for",
     "create_instrument", "delist_instrument", "get_custody_account", "get_instrument", "import_statement",
-    "latest_broker_positions", "latest_statement", "pause_instrument", "place_order_for_request", "refresh_order",
+    "last_activity_position", "latest_broker_positions", "latest_statement", "pause_instrument", "place_order_for_request", "refresh_order",
     "register_journal_matcher", "resume_instrument", "shares_at_account", "shares_in_custody", "sync_account",
     "unmatched_journal_account", "unregister_journal_matcher",
 ]

@@ -22,7 +22,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from custody import services as custody
-from custody.models import ActivityCursor, CustodyAccount, PositionsObservation, StatementImport
+from custody.models import CustodyAccount, PositionsObservation, StatementImport
 from ledger.errors import DomainError
 
 from .readings import MISSING, OK, STALE, UNREACHABLE, SourceReading, data_sha256
@@ -79,9 +79,7 @@ def booked_after_reading(readings: list[CustodyReading]) -> list[CustodyReading]
 def _still_current(reading: CustodyReading) -> CustodyReading:
     if not reading.source.ok or "activity_position" not in reading.source.facts:
         return reading
-    booked = (ActivityCursor.objects.filter(account_name=reading.account)
-              .values_list("event_position", flat=True).first())
-    if booked == reading.source.facts["activity_position"]:
+    if custody.last_activity_position(reading.account) == reading.source.facts["activity_position"]:
         return reading
     return CustodyReading(reading.account, SourceReading(
         "custody", reading.source.name, UNREACHABLE,

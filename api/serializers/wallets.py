@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from rest_framework import serializers
-
 from partners.models import Wallet
 
 from .fields import AddressField, InputSerializer, NetworkField, ReadModelSerializer, StrictCharField, UTCDateTimeField

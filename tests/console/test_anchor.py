@@ -125,7 +125,7 @@ def test_history_rewritten_with_recomputed_hashes_passes_the_chain_check_but_not
 def _export_and_verify(path: Path, *args: str) -> tuple[dict, subprocess.CompletedProcess]:
     """Export the whole log to `path` and run the standalone verifier on it: (the header, its run)."""
     buffer = io.StringIO()
-    header = export(buffer, date(2000, 1, 1), date(2100, 1, 1))
+    export(buffer, date(2000, 1, 1), date(2100, 1, 1))
     path.write_text(buffer.getvalue())
     return json.loads(buffer.getvalue().splitlines()[0]), subprocess.run(
         [sys.executable, str(VERIFY_EXPORT), str(path), *args], capture_output=True, text=True)
