@@ -11,7 +11,7 @@ from datetime import timedelta
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
+from django.db import models, transaction
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
@@ -128,6 +128,7 @@ class WebhookEndpointAdmin(ActionsOnlyAdmin):
     search_fields = ["partner__id", "url"]
     exclude = ["secret"]
     actions = ["disable"]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}  # webhook URLs are https in production
 
     @admin.action(description="Disable selected endpoints", permissions=["change"])
     def disable(self, request, queryset):
