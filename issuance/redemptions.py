@@ -30,6 +30,7 @@ from chain.reads import TransferLog, transfer_logs
 from chain.tx import TxState, broadcast, gas_params_from_head, id_to_bytes32, receipt_status, sign_burn_from_redemption
 from custody.models import Instrument
 from ledger import store
+from ledger.errors import ConcurrencyError
 from ledger.store import NewEvent, StreamAppend
 from partners.addresses import ZERO_ADDRESS, checksum_address
 from partners.models import Partner, Wallet
@@ -127,14 +128,24 @@ def request_redeem(partner: Partner | str, symbol: str, network: str, tx_hash: s
         lock(f"redeem:{redeem_id}")  # the same deposit filed twice at once: the second waits and finds the first
         existing = RedeemRequest.objects.filter(id=redeem_id).first()
         if existing is None:
-            store.append("redeem_request", redeem_id, [event], metadata={"actor": actor, "partner": partner.id},
-                         expected_version=0)
-        elif existing.release_method != release_method:
-            raise RedeemAlreadyFiled(f"deposit {tx_hash} was already filed with release method "
-                                     f"{existing.release_method!r}, not {release_method!r}")
-        elif existing.status == Status.HELD:
-            return assign_held_redeem(redeem_id, partner.id, actor)
+            existing = _record_filing(redeem_id, event, {"actor": actor, "partner": partner.id})
+        if existing is not None:
+            if existing.release_method != release_method:
+                raise RedeemAlreadyFiled(f"deposit {tx_hash} was already filed with release method "
+                                         f"{existing.release_method!r}, not {release_method!r}")
+            if existing.status == Status.HELD:
+                return assign_held_redeem(redeem_id, partner.id, actor)
     return get_redeem(redeem_id)
+
+
+def _record_filing(redeem_id: str, event: NewEvent, metadata: dict) -> RedeemRequest | None:
+    """Record a partner's filing: None once it is recorded, or the redemption the chain watcher recorded for
+    the same deposit in the meantime (the watcher takes no per-deposit lock, so the filing's append is stale)."""
+    try:
+        store.append("redeem_request", redeem_id, [event], metadata=metadata, expected_version=0)
+    except ConcurrencyError:
+        return get_redeem(redeem_id)
+    return None
 
 
 def redeemable_deployments(instrument: Instrument, network: str) -> list[TokenDeployment]:

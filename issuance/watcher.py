@@ -28,6 +28,7 @@ from chain.reads import transfer_logs
 from chain.rpc import UNREACHABLE_ERRORS
 from chain.tx import TxState, receipt_status
 from ledger import store
+from ledger.errors import ConcurrencyError
 from ledger.store import NewEvent, Posting, StreamAppend
 from partners.addresses import ZERO_ADDRESS, checksum_address
 from partners.services import allowlisted_wallet_owner
@@ -73,7 +74,10 @@ def watch_chains() -> WatchSummary:
             continue
         # A node that stops answering after its client was made fails reads not wrapped as ChainUnavailable.
         try:
-            watch_deployment(deployment, summary)
+            try:
+                watch_deployment(deployment, summary)
+            except ConcurrencyError:  # a partner filed a deposit in this range meanwhile: read the range again
+                watch_deployment(deployment, summary)
             summary.deployments_scanned += 1
         except (ChainError, *UNREACHABLE_ERRORS) as failure:  # resume from the stored cursor next time
             summary.unavailable[deployment.network] = str(failure)
@@ -140,7 +144,6 @@ def watch_deployment(deployment: TokenDeployment, summary: WatchSummary | None =
                  "block_number": log.block_number, "holder": log.to_address if minted else log.from_address,
                  "qty": qty, "amount_base_units": str(log.value), "qty_shares": shares},
                 postings=legs if minted else [Posting(p.account, p.asset, -p.amount) for p in legs]))
-            summary.unexplained += 1
         elif log.to_address == redemption_wallet:
             key = ("deposit", log.tx_hash)
             found[key] += 1
@@ -153,13 +156,14 @@ def watch_deployment(deployment: TokenDeployment, summary: WatchSummary | None =
                 redeem_id, event = deposit_event(deployment, log, partner, "chain", ordinal=found[key] - 1,
                                                  held_because=str(inexact))
             redeem_appends.append(StreamAppend("redeem_request", redeem_id, [event], expected_version=0))
-            summary.deposits += 1
     checkpoint_due = cursor is None or safe_head - cursor.block_number >= settings.CHAIN_CURSOR_CHECKPOINT_BLOCKS
     if watch_events or redeem_appends or checkpoint_due:
         watch_events.append(NewEvent("chain_scanned", {"network": network.name, "from_block": start,
                                                        "cursor_block": safe_head,
                                                        "cursor_hash": _block_hash(w3, safe_head)}))
     _record(deployment, watch_events, redeem_appends, version)
+    summary.unexplained += sum(event.event_type.startswith("unexplained_") for event in watch_events)
+    summary.deposits += len(redeem_appends)
 
 
 def _record(deployment: TokenDeployment, watch_events: list[NewEvent], redeem_appends: list[StreamAppend],

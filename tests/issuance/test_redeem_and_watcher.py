@@ -70,6 +70,47 @@ def test_a_partner_filing_its_transfer_hash_gets_the_one_redemption_the_watcher_
     assert refused.value.code == "deposit_not_found"
 
 
+def test_a_filing_that_the_chain_watcher_overtakes_gets_the_watchers_redemption(partner, token, keys, w3,
+                                                                                  book_share_journal, monkeypatch):
+    """The watcher takes no per-deposit lock: it may record the deposit after the filing found none."""
+    from issuance import redemptions
+
+    class WatcherFirst:
+        def __getattr__(self, name):
+            return getattr(store, name)
+
+        def append(self, *args, **kwargs):
+            assert services.watch_chains().deposits == 1
+            return store.append(*args, **kwargs)
+
+    minted(partner, token, keys, book_share_journal)
+    deposit = transfer_tokens(w3, keys.partner_wallet, token.contract_address, keys.redemption_wallet.address, 2 * TOKEN)
+    monkeypatch.setattr(redemptions, "store", WatcherFirst())
+    filed = services.request_redeem(partner, token.instrument.symbol, "anvil", deposit, "partner:x", qty="2")
+    assert filed.source == "chain" and filed.status == RedeemRequest.Status.RECEIVED
+    assert list(RedeemRequest.objects.filter(deposit_tx_hash=deposit).values_list("id", flat=True)) == [filed.id]
+
+
+def test_the_chain_watcher_overtaken_by_a_filing_reads_the_range_again(partner, token, keys, w3, book_share_journal,
+                                                                       monkeypatch):
+    from issuance import watcher
+
+    minted(partner, token, keys, book_share_journal)
+    deposit = transfer_tokens(w3, keys.partner_wallet, token.contract_address, keys.redemption_wallet.address, 2 * TOKEN)
+    filings = []
+    real_record = watcher._record
+
+    def filed_first(*args):
+        if not filings:
+            filings.append(services.request_redeem(partner, token.instrument.symbol, "anvil", deposit, "partner:x"))
+        return real_record(*args)
+
+    monkeypatch.setattr(watcher, "_record", filed_first)
+    summary = services.watch_chains()
+    assert summary.deposits == 0 and not summary.unavailable  # the second read found the filing
+    assert list(RedeemRequest.objects.filter(deposit_tx_hash=deposit).values_list("id", flat=True)) == [filings[0].id]
+
+
 def test_a_deposit_from_an_unknown_wallet_is_held_for_ops_not_lost(partner, token, keys, w3, book_share_journal):
     minted(partner, token, keys, book_share_journal)
     stranger = funded_account(w3)
