@@ -31,7 +31,7 @@ MINT_STAGE_LABELS = {
     MintRequest.Status.CONFIRMED: "Mints waiting to be reported",
 }
 REDEEM_STAGE_LABELS = {
-    RedeemRequest.Status.HELD: "Deposits held (sender is no partner's allowlisted wallet)",
+    RedeemRequest.Status.HELD: "Deposits held (no partner's allowlisted sender, or not an exact number of shares)",
     RedeemRequest.Status.RECEIVED: "Redemptions waiting to burn",
     RedeemRequest.Status.SIGNED: "Burns signed, not yet broadcast",
     RedeemRequest.Status.BROADCAST: "Burns waiting for confirmations",
