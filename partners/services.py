@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from ledger import store
+from ledger.errors import ConcurrencyError
 from ledger.store import NewEvent
 
 from .addresses import checksum_address
@@ -116,21 +117,32 @@ def register_wallet(partner_id: str, network: str, address: str, *, actor: str, 
 
     Concurrent registrations wait for each other, per address then per partner, and read under those locks:
     two partners racing for one address get the wallet and WalletTaken (not a unique violation), and two
-    wallets of one partner registered at once both append (not a stale expected version)."""
+    wallets of one partner registered at once both append (not a stale expected version). The partner's row is
+    not locked: an operator's change to the partner updates it under the append lock, which this registration
+    waits for next, so a row lock would deadlock with it."""
     get_partner(partner_id)
     network, address = _network(network), checksum_address(address)
     with transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
-                           [f"partners\x1fwallet:{network}:{address}"])
-        partner = Partner.objects.select_for_update().get(id=partner_id)
+        _lock(f"wallet:{network}:{address}")
+        _lock(f"partner:{partner_id}")  # not a row lock: the partner projector updates that row under the append lock
+        partner = get_partner(partner_id)
         existing = Wallet.objects.filter(network=network, address=address).first()
         if existing is not None:
             if existing.partner_id != partner.id:
                 raise WalletTaken(f"{address} on {network} belongs to another partner")
             return existing
-        _record(partner, "wallet_registered", {"network": network, "address": address, "label": label}, actor)
+        registered = {"network": network, "address": address, "label": label}
+        try:
+            _record(partner, "wallet_registered", registered, actor)
+        except ConcurrencyError:  # an operator changed the partner meanwhile (caps, KYC...); registering does not
+            _record(get_partner(partner_id), "wallet_registered", registered, actor)  # depend on it: once more
     return Wallet.objects.get(network=network, address=address)
+
+
+def _lock(name: str) -> None:
+    """A transaction-scoped advisory lock, taken before the append lock like every lock held across an append."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [f"partners\x1f{name}"])
 
 
 def _wallet(partner_id: str, network: str, address: str) -> Wallet:
