@@ -111,6 +111,8 @@ def _redeem(event: RecordedEvent) -> None:
     if kind == "redeem_assigned":
         changes.update(status=RedeemStatus.RECEIVED, partner_id=data["partner_id"],
                        custody_account=data["custody_account"])
+    elif kind == "redeem_release_method_set":
+        changes.update(release_method=data["release_method"])
     elif kind == "burn_signed":
         changes.update(status=RedeemStatus.SIGNED, signer=data["signer"], nonce=data["nonce"], tx_hash=data["tx_hash"],
                        raw_tx=data["raw_tx"], signed_at=at)

@@ -1,16 +1,18 @@
 """Redemptions (stream redeem_request/<id>): tokens arrive at the redemption wallet, we burn them, the shares
 go back to the partner.
 
-    redeem_requested (received | held) -> [redeem_assigned] -> burn_signed -> burn_broadcast -> burn_confirmed
-    -> shares_released;  or redeem_failed; burn_reorged (by the chain watcher) sends a burn back to broadcast.
+    redeem_requested (received | held) -> [redeem_release_method_set] [redeem_assigned] -> burn_signed
+    -> burn_broadcast -> burn_confirmed -> shares_released;  or redeem_failed; burn_reorged (by the chain watcher) sends a burn back to broadcast.
 
 Shares are released only once the burn is older than the network's reorg window, the blocks in which the watcher
 re-checks burns: a burn undone after the shares left would leave the partner both.
 
 A deposit is identified by (token deployment, tx hash, ordinal among that transaction's transfers of the token into
 the redemption wallet) and its redeem id is derived from it, so the watcher seeing the transfer and the partner
-filing it with the tx hash can only ever create one redemption. Not by the block-wide log index: a reorg can put
-the same transaction back at another place in a block. A transfer from a wallet no partner has allowlisted, or of
+filing it with the tx hash can only ever create one redemption (a filing also finds one recorded under the earlier
+id of (network, tx hash, log index)). Not by the block-wide log index: a reorg can put the same transaction back
+at another place in a block. The watcher records the journal release method; the partner's first filing of that
+deposit may choose another until the burn is signed. A transfer from a wallet no partner has allowlisted, or of
 tokens that are not an exact number of shares, is recorded as `held` (and alerted), never dropped.
 Postings: burn_confirmed chain:<net>:<SYM>:supply +shares / partner:<id>:pending-redeem:<SYM> -shares;
 shares_released partner:<id>:pending-redeem:<SYM> +shares / custody:<account>:<SYM> -shares.
@@ -103,7 +105,8 @@ def request_redeem(partner: Partner | str, symbol: str, network: str, tx_hash: s
     """A partner files the transfer of its tokens to the redemption wallet. Verified against the chain: the
     transaction must hold a Transfer of this token from one of the partner's allowlisted wallets to the
     redemption wallet. Filing the same deposit again returns the same redemption, unless it asks for another
-    release method (RedeemAlreadyFiled: the recorded one stands)."""
+    release method (RedeemAlreadyFiled: the recorded one stands). A deposit the chain watcher recorded first takes
+    the method of the partner's first filing while it is not yet burning (redeem_release_method_set)."""
     partner = partner if isinstance(partner, Partner) else get_partner(partner)
     instrument = get_instrument(symbol)
     deployments = redeemable_deployments(instrument, network)
@@ -126,16 +129,38 @@ def request_redeem(partner: Partner | str, symbol: str, network: str, tx_hash: s
     redeem_id, event = deposit_event(deployment, deposit, partner, "partner", release_method)
     with transaction.atomic():
         lock(f"redeem:{redeem_id}")  # the same deposit filed twice at once: the second waits and finds the first
-        existing = RedeemRequest.objects.filter(id=redeem_id).first()
+        existing = _redemption_of_deposit(redeem_id, deployment, tx_hash)
         if existing is None:
             existing = _record_filing(redeem_id, event, {"actor": actor, "partner": partner.id})
-        if existing is not None:
-            if existing.release_method != release_method:
-                raise RedeemAlreadyFiled(f"deposit {tx_hash} was already filed with release method "
-                                         f"{existing.release_method!r}, not {release_method!r}")
-            if existing.status == Status.HELD:
-                return assign_held_redeem(redeem_id, partner.id, actor)
-    return get_redeem(redeem_id)
+        if existing is None:
+            return get_redeem(redeem_id)
+        if _release_method_open(existing):
+            store.append("redeem_request", existing.id, [NewEvent("redeem_release_method_set", {
+                "release_method": release_method, "partner_id": partner.id})],
+                metadata={"actor": actor, "partner": partner.id}, expected_version=existing.stream_version)
+            existing = get_redeem(existing.id)
+        elif existing.release_method != release_method:
+            raise RedeemAlreadyFiled(f"deposit {tx_hash} was already filed with release method "
+                                     f"{existing.release_method!r}, not {release_method!r}")
+        if existing.status == Status.HELD:
+            return assign_held_redeem(existing.id, partner.id, actor)
+        return existing
+
+
+def _redemption_of_deposit(redeem_id: str, deployment: TokenDeployment, tx_hash: str) -> RedeemRequest | None:
+    """The redemption of a transaction's first deposit, whatever its id: one recorded before the id was derived
+    from (deployment, tx hash, ordinal) has the id of (network, tx hash, log index)."""
+    return (RedeemRequest.objects.filter(id=redeem_id).first()
+            or RedeemRequest.objects.filter(deployment=deployment, deposit_tx_hash=tx_hash)
+            .order_by("deposit_log_index").first())
+
+
+def _release_method_open(redeem: RedeemRequest) -> bool:
+    """The partner's first filing of a deposit the chain watcher recorded (with the default method) chooses its
+    release method, until the burn is signed; after that, or once the partner chose, the method stands."""
+    return (redeem.source == "chain" and redeem.status in (Status.RECEIVED, Status.HELD)
+            and not any(event.event_type == "redeem_release_method_set"
+                        for event in store.read_stream("redeem_request", redeem.id)))
 
 
 def _record_filing(redeem_id: str, event: NewEvent, metadata: dict) -> RedeemRequest | None:

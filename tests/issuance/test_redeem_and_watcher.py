@@ -80,14 +80,16 @@ def test_a_filing_that_the_chain_watcher_overtakes_gets_the_watchers_redemption(
             return getattr(store, name)
 
         def append(self, *args, **kwargs):
-            assert services.watch_chains().deposits == 1
+            if args[2][0].event_type == "redeem_requested":
+                assert services.watch_chains().deposits == 1
             return store.append(*args, **kwargs)
 
     minted(partner, token, keys, book_share_journal)
     deposit = transfer_tokens(w3, keys.partner_wallet, token.contract_address, keys.redemption_wallet.address, 2 * TOKEN)
     monkeypatch.setattr(redemptions, "store", WatcherFirst())
-    filed = services.request_redeem(partner, token.instrument.symbol, "anvil", deposit, "partner:x", qty="2")
-    assert filed.source == "chain" and filed.status == RedeemRequest.Status.RECEIVED
+    filed = services.request_redeem(partner, token.instrument.symbol, "anvil", deposit, "partner:x", qty="2",
+                                    release_method="sell")
+    assert (filed.source, filed.status, filed.release_method) == ("chain", RedeemRequest.Status.RECEIVED, "sell")
     assert list(RedeemRequest.objects.filter(deposit_tx_hash=deposit).values_list("id", flat=True)) == [filed.id]
 
 
@@ -159,3 +161,73 @@ def test_the_watcher_survives_an_rpc_outage_and_resumes_from_its_cursor(partner,
     assert services.watch_chains().deposits == 1
     assert ChainCursor.objects.get(deployment=token).block_number > cursor.block_number
     assert RedeemRequest.objects.filter(deposit_tx_hash=deposit).exists()
+
+
+def test_refiling_a_deposit_recorded_under_the_old_network_and_log_index_id_finds_that_redemption(
+        partner, token, keys, w3, book_share_journal):
+    """Redemptions recorded before the id became (deployment, tx hash, ordinal) keep their old id."""
+    import uuid
+
+    from issuance.redemptions import DEPOSIT_NAMESPACE, deposit_event
+    from chain.reads import transfer_logs
+
+    minted(partner, token, keys, book_share_journal)
+    deposit = transfer_tokens(w3, keys.partner_wallet, token.contract_address, keys.redemption_wallet.address, 2 * TOKEN)
+    log = next(log for log in transfer_logs(w3, token.contract_address, 0, w3.eth.block_number)
+               if log.tx_hash == deposit)
+    old_id = str(uuid.uuid5(DEPOSIT_NAMESPACE, f"anvil:{deposit}:{log.log_index}"))
+    _, event = deposit_event(token, log, None, "chain")
+    store.append("redeem_request", old_id, [event], metadata={"actor": "system:chain-watcher"}, expected_version=0)
+
+    filed = services.request_redeem(partner, token.instrument.symbol, "anvil", deposit, "partner:x", qty="2")
+
+    assert filed.id == old_id and filed.status == RedeemRequest.Status.RECEIVED
+    assert RedeemRequest.objects.filter(deposit_tx_hash=deposit).count() == 1
+    assert services.watch_chains().deposits == 0
+
+
+def test_a_partner_chooses_sell_for_a_deposit_the_watcher_recorded_first_but_only_once(partner, token, keys, w3,
+                                                                                      book_share_journal):
+    from issuance.errors import RedeemAlreadyFiled
+
+    symbol = token.instrument.symbol
+    minted(partner, token, keys, book_share_journal)
+    deposit = transfer_tokens(w3, keys.partner_wallet, token.contract_address, keys.redemption_wallet.address, 2 * TOKEN)
+    assert services.watch_chains().deposits == 1
+    seen = RedeemRequest.objects.get(deposit_tx_hash=deposit)
+    assert (seen.source, seen.release_method) == ("chain", "journal")
+
+    filed = services.request_redeem(partner, symbol, "anvil", deposit, "partner:x", release_method="sell")
+
+    assert (filed.id, filed.release_method) == (seen.id, "sell")
+    assert [e.event_type for e in store.read_stream("redeem_request", seen.id)][-1] == "redeem_release_method_set"
+    assert services.request_redeem(partner, symbol, "anvil", deposit, "partner:x", release_method="sell").id == seen.id
+    with pytest.raises(RedeemAlreadyFiled):  # the partner's own choice stands
+        services.request_redeem(partner, symbol, "anvil", deposit, "partner:x", release_method="journal")
+    assert services.get_redeem(seen.id).release_method == "sell"
+
+
+def test_a_partner_filing_the_same_method_as_the_watcher_still_cannot_change_it_later(partner, token, keys, w3,
+                                                                                    book_share_journal):
+    from issuance.errors import RedeemAlreadyFiled
+
+    symbol = token.instrument.symbol
+    minted(partner, token, keys, book_share_journal)
+    deposit = transfer_tokens(w3, keys.partner_wallet, token.contract_address, keys.redemption_wallet.address, 2 * TOKEN)
+    services.watch_chains()
+    services.request_redeem(partner, symbol, "anvil", deposit, "partner:x")
+    with pytest.raises(RedeemAlreadyFiled):
+        services.request_redeem(partner, symbol, "anvil", deposit, "partner:x", release_method="sell")
+
+
+def test_the_release_method_of_a_deposit_already_burning_is_not_changed(partner, token, keys, w3, book_share_journal):
+    from issuance.errors import RedeemAlreadyFiled
+
+    minted(partner, token, keys, book_share_journal)
+    deposit = transfer_tokens(w3, keys.partner_wallet, token.contract_address, keys.redemption_wallet.address, 2 * TOKEN)
+    services.watch_chains()
+    burned = services.process_redeem(RedeemRequest.objects.get(deposit_tx_hash=deposit).id)
+    assert burned.status == RedeemRequest.Status.BURNED
+    with pytest.raises(RedeemAlreadyFiled):
+        services.request_redeem(partner, token.instrument.symbol, "anvil", deposit, "partner:x", release_method="sell")
+    assert services.get_redeem(burned.id).release_method == "journal"
