@@ -128,11 +128,12 @@ def correct(action_id: str, changes: dict[str, Any], *, reason: str, actor: str)
     terms = validate_terms(action.kind, {**action.terms, **changes})
     if canonical.normalize_json(terms) == action.terms:
         raise InvalidAnnouncement(f"the correction changes nothing in {action_id}")
-    _refuse_pay_date_with_cash(action, terms)
     with transaction.atomic():
         _refuse_shared_receivable(action.kind, action.symbol, terms, action.id)
-        _append(action, "corporate_action_corrected", {"terms": terms, "previous_terms": action.terms,
-                                                       "reason": reason}, actor)
+        with store.appends_held():  # no cash is booked for the old pay date between the check and the correction
+            _refuse_pay_date_with_cash(action, terms)
+            _append(action, "corporate_action_corrected", {"terms": terms, "previous_terms": action.terms,
+                                                           "reason": reason}, actor)
     return get_action(action_id)
 
 

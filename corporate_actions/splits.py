@@ -114,6 +114,7 @@ def _split_appends(action: CorporateAction, instrument: Instrument, ratio: Decim
     """split_applied with custody (and, for a reverse split, supply) moved by the ratio; a split's mint run."""
     if action.status not in (Status.ANNOUNCED, Status.SNAPSHOTTED):
         raise ActionStateConflict(f"corporate action {action.id} is {action.status}")
+    _refuse_in_flight(instrument)  # again, now that no request can move: one signed since would straddle ratios
     custody_legs, custody_detail = _custody_change(action, ratio)
     payload = {"symbol": instrument.symbol, "old_rate": action.old_rate, "new_rate": action.new_rate,
                "custody": custody_detail}
@@ -217,10 +218,12 @@ def _refuse_before(action: CorporateAction) -> None:
 def _apply_symbol_change(action: CorporateAction, actor: str) -> CorporateAction:
     _refuse_before(action)
     instrument = instrument_by_isin(action.isin)
-    _refuse_in_flight(instrument)
-    _refuse_open_actions(action)
     old, new = instrument.symbol, action.new_symbol
-    with store.appends_held():  # no sync books under the old symbol between reading its balances and moving them
+    # Appends held: no request, action or broker sync reaches the old symbol's accounts between these checks and
+    # reads and the move (each of them is an append).
+    with store.appends_held():
+        _refuse_in_flight(instrument)
+        _refuse_open_actions(action)
         change_symbol(old, new, actor, f"corporate action {action.id}")
         moves = _symbol_moves(old, new)
         _record_applied(action, "symbol_change_applied", {

@@ -20,6 +20,7 @@ from ledger import store
 from ledger.balances import balance, balances_with_prefix
 from reconciliation.ledger_source import read_ledger
 
+from .conftest import make_instrument
 from .support import APPROVER, OPS, balance_of, chain_date, funded_account, mine_after
 
 USDX = 10**6
@@ -186,18 +187,16 @@ def _append_lock_free_elsewhere() -> bool:
         return taken
 
 
-def test_a_reverse_split_and_a_symbol_change_read_the_balances_they_move_while_no_one_else_can_append(
+def test_a_reverse_split_and_a_symbol_change_check_and_read_what_they_move_while_no_one_else_can_append(
         committed_db, unique, monkeypatch):
     """Committed, so that no test transaction holds the append lock: only the code under test can."""
     from corporate_actions import splits
 
-    from .conftest import make_instrument
-
     symbol = make_instrument(unique).symbol
     free_while_reading = []
-    for reader in ("_custody_change", "_symbol_moves"):
-        def watched(*args, _real=getattr(splits, reader), **kwargs):
-            free_while_reading.append(_append_lock_free_elsewhere())
+    for reader in ("_refuse_in_flight", "_refuse_open_actions", "_custody_change", "_symbol_moves"):
+        def watched(*args, _real=getattr(splits, reader), _name=reader, **kwargs):
+            free_while_reading.append((_name, _append_lock_free_elsewhere()))
             return _real(*args, **kwargs)
 
         monkeypatch.setattr(splits, reader, watched)
@@ -208,5 +207,28 @@ def test_a_reverse_split_and_a_symbol_change_read_the_balances_they_move_while_n
                                actor=OPS)
     services.apply_action(change.id, actor=OPS)
 
-    assert free_while_reading == [False, False]  # a broker sync could not have booked between the read and the move
+    # Nothing could be booked, signed or announced between a check or read and the move (the first check only
+    # fails fast, before the split's snapshot).
+    assert free_while_reading == [("_refuse_in_flight", True), ("_refuse_in_flight", False), ("_custody_change", False),
+                                  ("_refuse_in_flight", False), ("_refuse_open_actions", False),
+                                  ("_symbol_moves", False)]
     assert _append_lock_free_elsewhere()  # and the lock was let go
+
+
+def test_a_pay_date_correction_looks_for_booked_cash_while_no_one_else_can_append(committed_db, unique, monkeypatch):
+    from corporate_actions import announcements
+
+    symbol = make_instrument(unique).symbol
+    today = timezone.localdate()
+    dividend = services.announce_dividend(symbol, ex_date=today, record_date=today, pay_date=today + timedelta(days=3),
+                                          rate="0.25", actor=OPS)
+    free_while_checking = []
+    real = announcements._refuse_pay_date_with_cash
+
+    def watched(*args):
+        free_while_checking.append(_append_lock_free_elsewhere())
+        return real(*args)
+
+    monkeypatch.setattr(announcements, "_refuse_pay_date_with_cash", watched)
+    services.correct_action(dividend.id, {"pay_date": today + timedelta(days=4)}, reason="issuer moved it", actor=OPS)
+    assert free_while_checking == [False]  # no DIV could be booked for the old date between the check and the move
