@@ -126,3 +126,18 @@ class StatementAlreadyImported(CustodyError):
 
     code = "statement_already_imported"
     http_status = 409
+
+
+class StatementDatedInTheFuture(CustodyError):
+    """The statement's date or time is later than now plus a day's allowance for the custodian's time zone: a typo
+    that, recorded, would count as the latest statement and hide every real one until that date."""
+
+    code = "statement_dated_in_the_future"
+
+
+class StatementConflictsWithImported(CustodyError):
+    """A statement for an account and time already recorded, with other holdings. A statement is never replaced by
+    the next file to arrive, and there is no correction import: which one is right is for a person to settle."""
+
+    code = "statement_conflicts_with_imported"
+    http_status = 409

@@ -124,9 +124,11 @@ class StatementImport(models.Model):
     statement_date = models.DateField()
     as_of = models.CharField(max_length=40, blank=True,
                              help_text="Statement time as the file gives it (ISO 8601; SWIFT 98C times carry no offset).")
+    statement_time = models.DateTimeField(help_text="The statement's own time, in UTC when the file gives no offset; "
+                                                    "the end of statement_date when it gives no time.")
     holdings = models.JSONField(help_text="One object per security, quantities as decimal strings.")
     imported_at = models.DateTimeField()
 
     class Meta:
-        indexes = [models.Index(fields=["account_name", "-statement_date", "-event_position"],
+        indexes = [models.Index(fields=["account_name", "-statement_time", "-event_position"],
                                 name="custody_statement_latest")]

@@ -19,6 +19,7 @@ from ledger.store import RecordedEvent
 from . import streams
 from .activities import parse_broker_timestamp
 from .models import ActivityCursor, BrokerOrder, Instrument, PositionsObservation, StatementImport
+from .statement_import import statement_time
 
 INSTRUMENT_STATUS_EVENTS = {"instrument_paused", "instrument_resumed", "instrument_delisted"}
 
@@ -94,6 +95,7 @@ def _apply_statement(event: RecordedEvent) -> None:
         "account_name": event.stream_id, "file_sha256": payload["file_sha256"], "filename": payload["filename"],
         "format": payload["format"], "statement_date": date.fromisoformat(payload["statement_date"]),
         "as_of": payload["as_of"], "holdings": payload["holdings"], "imported_at": event.recorded_at,
+        "statement_time": statement_time(date.fromisoformat(payload["statement_date"]), payload["as_of"]),
     })
 
 

@@ -35,13 +35,14 @@ Reads for issuance and reconciliation:
     shares_at_account(account, symbol, as_of=None, known_at=None) -> Decimal   one custody:<acct>:<SYM>
     latest_broker_positions(account) -> BrokerPositions | None
         .qty {symbol: Decimal} (total; reconcile on this), .qty_available, .as_of, .raw_sha256, .event_position
-    latest_statement(account) -> CustodianStatement | None
-        .statement_date, .as_of, .format, .file_sha256, .holdings (isin, symbol|None, aggregate, available, blocked,
-        pending), .aggregate_by_symbol(), .event_position
+    latest_statement(account, at=None) -> CustodianStatement | None   latest by the statement's own time at `at`
+        .statement_date, .as_of, .statement_time, .format, .filename, .file_sha256, .holdings (isin, symbol|None,
+        aggregate, available, blocked, pending), .aggregate_by_symbol(), .event_position, .imported_at
 
 Statements:
     import_statement(data, filename, account, *, actor) -> StatementImportResult (already_imported, unknown_isins...)
-        StatementRejected (line, reason), StatementAccountMismatch, StatementAlreadyImported, UnknownCustodyAccount
+        StatementRejected (line, reason), StatementAccountMismatch, StatementAlreadyImported, UnknownCustodyAccount,
+        StatementDatedInTheFuture (later than now + STATEMENT_CLOCK_ALLOWANCE), StatementConflictsWithImported
 
 Every failure is a subclass of custody.errors.CustodyError (a ledger.errors.DomainError with `code`, `http_status`).
 Commands: `manage.py sync_custody [--account X] [--rescan]`, `manage.py import_statement FILE --account X`.
@@ -70,7 +71,13 @@ from .instruments import (
 from .models import CustodyAccount
 from .orders import OrderOutcome, client_order_id_for, place_order_for_request, refresh_order
 from .positions import BrokerPositions, latest_broker_positions
-from .statement_import import CustodianStatement, StatementImportResult, import_statement, latest_statement
+from .statement_import import (
+    STATEMENT_CLOCK_ALLOWANCE,
+    CustodianStatement,
+    StatementImportResult,
+    import_statement,
+    latest_statement,
+)
 from .sync import SyncReport, last_activity_position, sync_account
 
 __all__ = [
@@ -79,7 +86,7 @@ __all__ = [
     "create_instrument", "delist_instrument", "get_custody_account", "get_instrument", "import_statement",
     "last_activity_position", "latest_broker_positions", "latest_statement", "pause_instrument", "place_order_for_request", "refresh_order",
     "register_journal_matcher", "resume_instrument", "shares_at_account", "shares_in_custody", "sync_account",
-    "unmatched_journal_account", "unregister_journal_matcher",
+    "unmatched_journal_account", "unregister_journal_matcher", "STATEMENT_CLOCK_ALLOWANCE",
 ]
 
 

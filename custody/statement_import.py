@@ -7,8 +7,13 @@ Reconciliation compares it with the ledger balances of custody:<account>:<SYM>.
 Import rules:
 - The whole file is parsed before anything is written (CSV, SWIFT MT535 or ISO 20022 semt.002, recognised
   from the content; see custody/statements/). Any defect rejects the file with its line number and reason.
-- One append, one event, idempotency key `custody:statement:<file sha256>`: importing the same bytes again
-  writes nothing and says so; the same bytes for another account are refused.
+- A statement's time is its own (SWIFT 98C STAT, semt.002 DtTm; UTC when the file gives no offset), else the end
+  of its date. A time later than now plus STATEMENT_CLOCK_ALLOWANCE is a typo and refused: recorded, it would be
+  the latest statement and hide every real one until that date.
+- One append, one event, idempotency key `custody:statement:<account>:<statement time>`: importing the same
+  bytes again, or the same holdings in other bytes (line endings, a BOM, another SWIFT header), writes nothing
+  and says so; other holdings for a time already recorded are refused (there is no correction import: a
+  statement is never replaced by the next file to arrive). The same bytes for another account are refused.
 - The custody account must exist and its `statement_account_ref` must be the account the file is for.
 - A security whose ISIN is not an instrument is kept in the observation with `symbol: null` and reported
   back as `unknown_isins`: the custodian holding something we do not issue is itself worth seeing, and
@@ -18,17 +23,30 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from typing import Any
+
+from django.utils import timezone
 
 from ledger import store
 from ledger.errors import IdempotencyConflict
 
 from . import streams
 from .custody_accounts import get_custody_account
-from .errors import StatementAccountMismatch, StatementAlreadyImported, StatementRejected
+from .errors import (
+    StatementAccountMismatch,
+    StatementAlreadyImported,
+    StatementConflictsWithImported,
+    StatementDatedInTheFuture,
+    StatementRejected,
+)
 from .models import CustodyAccount, Instrument, StatementImport
 from .statements import StatementParseError, parse_statement
+
+# How far past our clock a statement's time may be: custodians stamp their local time without an offset, and a
+# statement of today with no time counts as the end of today.
+STATEMENT_CLOCK_ALLOWANCE = timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -60,10 +78,13 @@ class CustodianStatement:
     account: str
     statement_date: date
     as_of: str
+    statement_time: datetime
     format: str
+    filename: str
     file_sha256: str
     holdings: tuple[StatementHolding, ...]
     event_position: int
+    imported_at: datetime
 
     def aggregate_by_symbol(self) -> dict[str, Decimal]:
         """Total units per known instrument (holdings in unknown securities left out)."""
@@ -87,41 +108,63 @@ def import_statement(data: bytes, filename: str, account: str | CustodyAccount, 
     if statement.account_ref != account.statement_account_ref:
         raise StatementAccountMismatch(f"{filename} is the statement of custodian account {statement.account_ref}, "
                                        f"but custody account {account.name} is {account.statement_account_ref}")
+    as_of = statement.as_of.isoformat() if statement.as_of else ""
+    moment = statement_time(statement.statement_date, as_of)
+    if moment > timezone.now() + STATEMENT_CLOCK_ALLOWANCE:
+        raise StatementDatedInTheFuture(f"{filename} is dated in the future ({moment.isoformat()}): check the "
+                                        f"statement date with the custodian")
     symbols = dict(Instrument.objects.filter(isin__in=[h.isin for h in statement.holdings])
                    .values_list("isin", "symbol"))
     holdings = [{"isin": h.isin, "symbol": symbols.get(h.isin), "description": h.description,
                  "aggregate": h.aggregate, "available": h.available, "blocked": h.blocked, "pending": h.pending}
                 for h in statement.holdings]
+    same_time = _import_at_same_time(account, moment, holdings, filename)
+    if same_time is not None:
+        return same_time
     payload = {"file_sha256": file_sha256, "filename": filename, "format": str(statement.format),
                "account_ref": statement.account_ref, "statement_date": statement.statement_date.isoformat(),
-               "as_of": statement.as_of.isoformat() if statement.as_of else "", "holdings": holdings}
+               "as_of": as_of, "holdings": holdings}
     try:
         store.append(streams.CUSTODY_STATEMENT, account.name, [store.NewEvent("statement_imported", payload)],
-                     metadata={"actor": actor}, idempotency_key=statement_key(file_sha256))
-    except IdempotencyConflict:  # imported meanwhile by a concurrent run
-        return _earlier_import(file_sha256, account, filename)
+                     metadata={"actor": actor}, idempotency_key=statement_key(account.name, moment))
+    except IdempotencyConflict:  # a statement of this time recorded meanwhile by a concurrent import
+        return (_earlier_import(file_sha256, account, filename)
+                or _import_at_same_time(account, moment, holdings, filename))
     unknown = tuple(h.isin for h in statement.holdings if h.isin not in symbols)
     return StatementImportResult(account.name, file_sha256, str(statement.format), statement.statement_date,
                                  len(holdings), unknown, already_imported=False)
 
 
-def latest_statement(account: str | CustodyAccount) -> CustodianStatement | None:
-    """The statement with the latest statement date imported for the account (last imported on a tie)."""
+def latest_statement(account: str | CustodyAccount, at: datetime | None = None) -> CustodianStatement | None:
+    """The account's latest statement by its own time at `at` (a statement stamped later did not exist yet), the
+    last imported on a tie. Without `at`, the latest one up to STATEMENT_CLOCK_ALLOWANCE past now, as imports
+    allow: one recorded with a later date (before imports refused them) never hides the real ones."""
     account = get_custody_account(account)
-    row = (StatementImport.objects.filter(account_name=account.name)
-           .order_by("-statement_date", "-event_position").first())
+    row = (StatementImport.objects.filter(account_name=account.name,
+                                          statement_time__lte=at or timezone.now() + STATEMENT_CLOCK_ALLOWANCE)
+           .order_by("-statement_time", "-event_position").first())
     if row is None:
         return None
     holdings = tuple(StatementHolding(h["isin"], h["symbol"], h["description"], Decimal(h["aggregate"]),
                                       *(Decimal(h[name]) if h[name] is not None else None
                                         for name in ("available", "blocked", "pending")))
                      for h in row.holdings)
-    return CustodianStatement(account.name, row.statement_date, row.as_of, row.format, row.file_sha256, holdings,
-                              row.event_position)
+    return CustodianStatement(account.name, row.statement_date, row.as_of, row.statement_time, row.format,
+                              row.filename, row.file_sha256, holdings, row.event_position, row.imported_at)
 
 
-def statement_key(file_sha256: str) -> str:
-    return f"custody:statement:{file_sha256}"
+def statement_time(statement_date: date, as_of: str) -> datetime:
+    """The statement's own time (UTC when it carries no offset, as SWIFT 98C times do), else the end of its date:
+    a statement of holdings at a date says what was held once that day was over."""
+    if as_of:
+        moment = datetime.fromisoformat(as_of)
+        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return datetime.combine(statement_date, time.max, tzinfo=UTC)
+
+
+def statement_key(account: str, moment: datetime) -> str:
+    """One statement per account and time: the same statement sent again in other bytes is the same key."""
+    return f"custody:statement:{account}:{moment.astimezone(UTC).isoformat()}"
 
 
 def _earlier_import(file_sha256: str, account: CustodyAccount, filename: str) -> StatementImportResult | None:
@@ -131,6 +174,33 @@ def _earlier_import(file_sha256: str, account: CustodyAccount, filename: str) ->
     if row.account_name != account.name:
         raise StatementAlreadyImported(f"{filename} (sha256 {file_sha256[:12]}...) was already imported for custody "
                                        f"account {row.account_name} as {row.filename}")
+    return _already_imported(row)
+
+
+def _import_at_same_time(account: CustodyAccount, moment: datetime, holdings: list[dict[str, Any]],
+                         filename: str) -> StatementImportResult | None:
+    """The statement recorded for the account at this time when it holds the same (sent again in other bytes);
+    other holdings at the same time are refused, since which one is right is not for the order of arrival to say."""
+    rows = list(StatementImport.objects.filter(account_name=account.name, statement_time=moment)
+                .order_by("event_position"))
+    for row in rows:
+        if _contents(row.holdings) == _contents(holdings):
+            return _already_imported(row)
+    if rows:
+        raise StatementConflictsWithImported(
+            f"{filename} gives other holdings than {rows[0].filename}, already imported as the statement of "
+            f"{moment.isoformat()} for custody account {account.name}; a statement is not replaced by importing "
+            f"another one (there is no correction import)")
+    return None
+
+
+def _contents(holdings: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+    """What a statement says, whatever bytes it came in: each security's quantities, exact, in ISIN order."""
+    return sorted((h["isin"], *(Decimal(h[name]) if h[name] is not None else None
+                                for name in ("aggregate", "available", "blocked", "pending"))) for h in holdings)
+
+
+def _already_imported(row: StatementImport) -> StatementImportResult:
     unknown = tuple(h["isin"] for h in row.holdings if h["symbol"] is None)
-    return StatementImportResult(row.account_name, file_sha256, row.format, row.statement_date, len(row.holdings),
-                                 unknown, already_imported=True)
+    return StatementImportResult(row.account_name, row.file_sha256, row.format, row.statement_date,
+                                 len(row.holdings), unknown, already_imported=True)

@@ -9,20 +9,21 @@ would show a false drift), makes the account `unreachable`. Runs with an `as_of`
 or with RECONCILIATION_REFRESH_BROKER off, read the latest observation at or before that time instead and
 call it stale beyond RECONCILIATION_BROKER_MAX_AGE_SECONDS.
 
-Statement accounts: the latest imported statement (at or before `as_of`), stale beyond
-RECONCILIATION_STATEMENT_MAX_AGE_HOURS after the statement's time, `missing` before the first import.
+Statement accounts: the imported statement latest by its own time (at or before `as_of`; see
+custody.latest_statement), stale beyond RECONCILIATION_STATEMENT_MAX_AGE_HOURS after that time, `missing` before
+the first one. A source whose time is after the run's (beyond the clock allowance of statements) is not fresh.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
 from django.utils import timezone
 
 from custody import services as custody
-from custody.models import CustodyAccount, PositionsObservation, StatementImport
+from custody.models import CustodyAccount, PositionsObservation
 from ledger.errors import DomainError
 
 from .readings import MISSING, OK, STALE, UNREACHABLE, SourceReading, data_sha256
@@ -112,36 +113,31 @@ def _recorded_broker_positions(account: CustodyAccount, as_of: datetime | None) 
 
 def _statement_holdings(account: CustodyAccount, as_of: datetime | None) -> CustodyReading:
     name = f"custody:{account.name}"
-    rows = StatementImport.objects.filter(account_name=account.name)
-    if as_of is not None:
-        rows = rows.filter(statement_date__lte=as_of.date())
-    row = rows.order_by("-statement_date", "-event_position").first()
-    if row is None:
+    statement = custody.latest_statement(account, at=as_of)
+    if statement is None:
         return CustodyReading(account.name, SourceReading("custody", name, MISSING,
                                                           detail="no custodian statement imported"), {})
     holdings: dict[str, Decimal] = {}
-    for holding in row.holdings:
-        if holding["symbol"]:
-            holdings[holding["symbol"]] = holdings.get(holding["symbol"], Decimal(0)) + Decimal(holding["aggregate"])
-    statement_time = statement_as_of(row.statement_date, row.as_of)
+    for holding in statement.holdings:
+        if holding.symbol:
+            holdings[holding.symbol] = holdings.get(holding.symbol, Decimal(0)) + holding.aggregate
     max_age = timedelta(hours=settings.RECONCILIATION_STATEMENT_MAX_AGE_HOURS)
-    status, detail = _freshness(statement_time, as_of, max_age, f"statement {row.filename}")
+    status, detail = _freshness(statement.statement_time, as_of, max_age, f"statement {statement.filename}",
+                                allowance=custody.STATEMENT_CLOCK_ALLOWANCE)
     return CustodyReading(account.name, SourceReading(
-        "custody", name, status, as_of=statement_time, detail=detail, raw_sha256=data_sha256(holdings),
-        facts={"statement_position": row.event_position, "statement_file_sha256": row.file_sha256},
+        "custody", name, status, as_of=statement.statement_time, detail=detail, raw_sha256=data_sha256(holdings),
+        facts={"statement_position": statement.event_position, "statement_file_sha256": statement.file_sha256},
     ), holdings)
 
 
-def statement_as_of(statement_date: date, as_of_text: str) -> datetime:
-    """The statement's own time (UTC when it carries no offset, as SWIFT 98C times do), else the end of its date."""
-    if as_of_text:
-        moment = datetime.fromisoformat(as_of_text)
-        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    return datetime.combine(statement_date, time.max, tzinfo=UTC)
-
-
-def _freshness(observed_at: datetime, as_of: datetime | None, max_age: timedelta, what: str) -> tuple[str, str]:
-    age = (as_of or timezone.now()) - observed_at
+def _freshness(observed_at: datetime, as_of: datetime | None, max_age: timedelta, what: str, *,
+               allowance: timedelta = timedelta(0)) -> tuple[str, str]:
+    """ok, or stale when too old or dated after the run (beyond `allowance`, for clocks that are not ours): a
+    time from the future is a wrong date, not the freshest data."""
+    now = as_of or timezone.now()
+    if observed_at > now + allowance:
+        return STALE, f"{what} is dated {observed_at.isoformat()}, after {now.isoformat()}"
+    age = now - observed_at
     if age > max_age:
         return STALE, f"{what} is {_minutes(age)} old (limit {_minutes(max_age)})"
     return OK, f"{what} of {observed_at.isoformat()}"

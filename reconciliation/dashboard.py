@@ -11,10 +11,10 @@ from django.utils import timezone
 
 from console.dashboard import Panel, PanelRow
 from console.templatetags.console_format import age
-from custody.models import CustodyAccount, PositionsObservation, StatementImport
+from custody import services as custody
+from custody.models import CustodyAccount, PositionsObservation
 from ledger.canonical import decimal_str
 
-from .custody_source import statement_as_of
 from .models import Break, ReconciliationRun
 from .readings import OK
 
@@ -76,11 +76,10 @@ def freshness_panel(request) -> Panel:
 def _custody_row(account: CustodyAccount, runs: list[ReconciliationRun], now: datetime) -> PanelRow:
     url = reverse("admin:custody_custodyaccount_change", args=[account.pk])
     if account.kind == CustodyAccount.Kind.STATEMENT:
-        statement = (StatementImport.objects.filter(account_name=account.name)
-                     .order_by("-statement_date", "-event_position").first())
+        statement = custody.latest_statement(account)  # a statement dated in the future is never the latest
         if statement is None:
             return PanelRow(f"Custody {account.name} (statements)", "no statement imported", url=url, alert=True)
-        statement_age = now - statement_as_of(statement.statement_date, statement.as_of)
+        statement_age = now - statement.statement_time
         return PanelRow(f"Custody {account.name} (statements)",
                         f"statement of {statement.statement_date.isoformat()}, imported {age(statement.imported_at)} "
                         f"ago", url=url,

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from io import StringIO
 
@@ -16,6 +16,8 @@ from custody.errors import (
     CustodyError,
     StatementAccountMismatch,
     StatementAlreadyImported,
+    StatementConflictsWithImported,
+    StatementDatedInTheFuture,
     StatementRejected,
     UnknownCustodyAccount,
 )
@@ -98,6 +100,85 @@ def test_the_same_file_cannot_also_be_another_accounts_statement(acme_csv, instr
     with pytest.raises(StatementAlreadyImported, match="already imported for custody account acme-csv"):
         import_statement(fixture("csv_statement.csv"), "csv_statement.csv", other, actor=OPS)
     assert len(ledger_log.new()) == 1
+
+
+def csv_statement(day: date, aapl: str, eol: str = "\n") -> bytes:
+    return eol.join(["account,statement_date,isin,description,aggregate,available,blocked,pending",
+                     f"ACME-CUST-003,{day.isoformat()},US0378331005,APPLE INC,{aapl},,,", ""]).encode()
+
+
+def test_a_statement_dated_in_the_future_is_refused_and_nothing_is_recorded(acme_csv, instruments, ledger_log,
+                                                                          tmp_path):
+    next_year = date.today() + timedelta(days=365)
+    typo = tmp_path / "typo.csv"
+    typo.write_bytes(csv_statement(next_year, "999999"))
+
+    with pytest.raises(StatementDatedInTheFuture, match="dated in the future"):
+        import_statement(typo.read_bytes(), "typo.csv", "acme-csv", actor=OPS)
+    with pytest.raises(SystemExit) as exit_status:
+        call_command("import_statement", str(typo), "--account", "acme-csv", stderr=StringIO())
+
+    assert exit_status.value.code == 1
+    assert ledger_log.new() == []
+    assert latest_statement("acme-csv") is None
+
+
+def test_a_statement_stamped_in_a_custodians_local_time_ahead_of_ours_is_accepted(acme_swift, instruments):
+    now_in_tokyo = (datetime.now(UTC) + timedelta(hours=9)).strftime("%Y%m%d%H%M%S")  # 98C has no offset
+
+    result = import_statement(fixture("mt535_statement.fin").replace(b"20251124173000", now_in_tokyo.encode()),
+                              "tokyo.fin", "acme-swift", actor=OPS)
+
+    assert not result.already_imported
+
+
+@pytest.mark.parametrize("resent", [
+    pytest.param(lambda data: data.replace(b"\n", b"\r\n"), id="crlf"),
+    pytest.param(lambda data: b"\xef\xbb\xbf" + data, id="bom"),
+])
+def test_the_same_csv_statement_sent_again_in_other_bytes_is_recorded_once(acme_csv, instruments, ledger_log,
+                                                                          resent):
+    import_statement(fixture("csv_statement.csv"), "csv_statement.csv", "acme-csv", actor=OPS)
+
+    again = import_statement(resent(fixture("csv_statement.csv")), "again.csv", "acme-csv", actor=OPS)
+
+    assert again.already_imported
+    assert len(ledger_log.new()) == 1
+
+
+def test_the_same_mt535_sent_again_with_another_swift_header_is_recorded_once(acme_swift, instruments, ledger_log):
+    original = fixture("mt535_statement.fin")
+    import_statement(original, "mt535_statement.fin", "acme-swift", actor=OPS)
+    header_end = original.index(b"{4:")
+
+    again = import_statement(b"{1:F01ACMEUS33AXXX1111111111}{2:O5351800251124CUSTUS33XXXX11111111112511241800N}"
+                             + original[header_end:], "resent.fin", "acme-swift", actor=OPS)
+
+    assert again.already_imported
+    assert len(ledger_log.new()) == 1
+
+
+def test_other_holdings_for_a_statement_time_already_recorded_are_refused_as_a_correction(acme_csv, instruments,
+                                                                                          ledger_log):
+    import_statement(csv_statement(date(2025, 11, 24), "1500"), "first.csv", "acme-csv", actor=OPS)
+
+    with pytest.raises(StatementConflictsWithImported, match="first.csv") as refused:
+        import_statement(csv_statement(date(2025, 11, 24), "1400"), "second.csv", "acme-csv", actor=OPS)
+
+    assert refused.value.code == "statement_conflicts_with_imported"
+    assert len(ledger_log.new()) == 1
+    assert latest_statement("acme-csv").aggregate_by_symbol() == {"AAPL": Decimal("1500")}
+
+
+def test_the_latest_statement_is_the_latest_by_its_own_time_not_the_last_imported(acme_swift, instruments):
+    evening = fixture("mt535_statement.fin")
+    import_statement(evening, "evening.fin", "acme-swift", actor=OPS)
+    morning = evening.replace(b"20251124173000", b"20251124090000").replace(b"UNIT/1500,", b"UNIT/1200,")
+    import_statement(morning, "morning.fin", "acme-swift", actor=OPS)  # resent late by the custodian
+
+    assert latest_statement("acme-swift").as_of == "2025-11-24T17:30:00"
+    assert latest_statement("acme-swift", at=datetime(2025, 11, 24, 12, 0, tzinfo=UTC)).as_of == "2025-11-24T09:00:00"
+    assert latest_statement("acme-swift", at=datetime(2025, 11, 24, 8, 0, tzinfo=UTC)) is None
 
 
 @pytest.mark.parametrize(("name", "line", "reason"), [

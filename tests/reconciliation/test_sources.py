@@ -2,7 +2,7 @@
 burns nobody asked for, dividends left undistributed, and supply reads with or without an aggregator."""
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -11,13 +11,15 @@ from django.utils import timezone
 
 from chain.tx import broadcast, gas_params_from_head, id_to_bytes32, sign_burn_from_redemption
 from custody.models import CustodyAccount
-from custody.services import import_statement
+from custody.services import create_instrument, import_statement
 from ledger import store
 from ledger.store import NewEvent, Posting
 from reconciliation import services
+from reconciliation.custody_source import read_custody_accounts
+from reconciliation.dashboard import freshness_panel
 from reconciliation.models import AggregatorContract, ReconciliationRun
 
-from .conftest import NETWORK, OPS, TOKEN
+from .conftest import NETWORK, OPS, TOKEN, valid_isin
 from .test_three_way_check import breaks_of
 
 pytestmark = pytest.mark.django_db
@@ -199,3 +201,83 @@ def test_a_sync_elsewhere_booking_a_journal_before_the_ledger_is_read_leaves_the
     (line,) = result.instruments
     assert line.status == "incomplete" and line.shares_in_custody is None
     assert "ledger_drift" not in breaks_of(result)
+
+
+@pytest.fixture
+def lone_custodian(db, unique) -> tuple[CustodyAccount, str]:
+    """A custodian that sends statements and the one instrument it holds: no chain, no broker involved."""
+    isin = valid_isin(f"XS{unique[:9].upper()}")
+    create_instrument(f"S{unique[:8].upper()}", "Statement Test", isin, actor=OPS)
+    return CustodyAccount.objects.create(name=f"bank-{unique}", kind="statement",
+                                         statement_account_ref=f"REF-{unique}"), isin
+
+
+def mt535(account: CustodyAccount, isin: str, stamped: str, units: int) -> bytes:
+    """A SWIFT MT535 stamped (98C STAT) at `stamped`, YYYYMMDDHHMMSS."""
+    return (f"{{1:F01ACMEBANKXXXX0000000000}}{{2:O5351200251124ACMEBANKXXXX00000000002511241200N}}{{4:\n"
+            f":16R:GENL\n:28E:1/ONLY\n:23G:NEWM\n:98C::STAT//{stamped}\n:22F::CODE//COMP\n"
+            f":97A::SAFE//{account.statement_account_ref}\n:16S:GENL\n:16R:SUBSAFE\n:16R:FIN\n"
+            f":35B:ISIN {isin}\nTEST\n:93B::AGGR//UNIT/{units},\n:16S:FIN\n:16S:SUBSAFE\n-}}").encode()
+
+
+def reading_of(account: CustodyAccount, as_of):
+    return next(reading for reading in read_custody_accounts(as_of) if reading.account == account.name)
+
+
+def row(panel, label: str):
+    return next(item for item in panel.rows if item.label == label)
+
+
+def test_a_point_in_time_run_does_not_use_a_statement_stamped_later_that_day(lone_custodian):
+    account, isin = lone_custodian
+    import_statement(mt535(account, isin, "20251124173000", 1500), "evening.fin", account, actor=OPS)
+
+    at_ten = reading_of(account, datetime(2025, 11, 24, 10, 0, tzinfo=UTC))
+    at_six = reading_of(account, datetime(2025, 11, 24, 18, 0, tzinfo=UTC))
+
+    assert (at_ten.source.status, at_ten.holdings) == ("missing", {})
+    assert (at_six.source.status, at_six.source.as_of) == ("ok", datetime(2025, 11, 24, 17, 30, tzinfo=UTC))
+
+
+def test_a_morning_statement_imported_late_does_not_replace_the_evening_one(lone_custodian):
+    account, isin = lone_custodian
+    import_statement(mt535(account, isin, "20251124173000", 1500), "evening.fin", account, actor=OPS)
+    import_statement(mt535(account, isin, "20251124090000", 1200), "morning.fin", account, actor=OPS)
+
+    reading = reading_of(account, datetime(2025, 11, 24, 23, 0, tzinfo=UTC))
+
+    assert list(reading.holdings.values()) == [Decimal(1500)]
+    assert reading.source.as_of == datetime(2025, 11, 24, 17, 30, tzinfo=UTC)
+
+
+def record_statement_as_before_the_date_check(account: CustodyAccount, isin: str, day, units: str) -> None:
+    """A future-dated statement as imports recorded one before they refused them: the event is in the ledger."""
+    store.append("custody_statement", account.name, [NewEvent("statement_imported", {
+        "file_sha256": "f" * 64, "filename": "typo.csv", "format": "csv", "account_ref": account.statement_account_ref,
+        "statement_date": day.isoformat(), "as_of": "", "holdings": [
+            {"isin": isin, "symbol": None, "description": "TEST", "aggregate": units, "available": None,
+             "blocked": None, "pending": None}]})], metadata={"actor": OPS})
+
+
+def test_a_statement_recorded_with_a_future_date_neither_counts_as_fresh_nor_hides_the_real_one(lone_custodian):
+    account, isin = lone_custodian
+    record_statement_as_before_the_date_check(account, isin, timezone.now().date() + timedelta(days=365), "999999")
+
+    assert not reading_of(account, None).source.ok
+    assert row(freshness_panel(None), f"Custody {account.name} (statements)").alert
+
+    import_statement(statement(account, isin, timezone.now().date(), "40"), "today.csv", account, actor=OPS)
+    reading = reading_of(account, None)
+
+    assert (reading.source.status, list(reading.holdings.values())) == ("ok", [Decimal(40)])
+    assert not row(freshness_panel(None), f"Custody {account.name} (statements)").alert
+
+
+def test_a_broker_observation_stamped_after_the_run_is_not_fresh(db, unique, settings):
+    settings.RECONCILIATION_REFRESH_BROKER = False
+    account = CustodyAccount.objects.create(name=f"broker-{unique}", kind="alpaca")
+    store.append("custody_account", account.name, [NewEvent("positions_observed", {
+        "positions": {"AAPL": {"qty": "10", "qty_available": "10"}}, "as_of": (timezone.now() + timedelta(hours=2))
+        .isoformat(), "raw_sha256": "0" * 64})], metadata={"actor": OPS})
+
+    assert reading_of(account, None).source.status == "stale"
