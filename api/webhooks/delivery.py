@@ -1,7 +1,9 @@
 """Delivering one webhook: claim it, POST the signed body, record the attempt, schedule the retry.
 
 Claiming moves `next_attempt_at` past the HTTP timeout (a lease) in a short transaction, so two workers never
-send the same attempt and no database transaction stays open while we wait on a partner's server. A 2xx
+send the same attempt and no database transaction stays open while we wait on a partner's server. An attempt
+ends by its total deadline, inside the lease (egress.py); should it still outlive its claim (a stalled worker),
+its result is logged but changes nothing another worker or a redelivery has decided since. A 2xx
 answer delivers; anything else (no answer, timeout, 3xx, 4xx, 5xx) retries with exponential backoff until
 API_WEBHOOK_MAX_ATTEMPTS, then the delivery is failed and shown in the admin for a manual redelivery.
 """
@@ -19,6 +21,7 @@ from ledger import canonical
 
 from ..errors import InvalidWebhookUrl
 from ..models import WebhookAttempt, WebhookDelivery
+from . import egress
 from .endpoints import check_url
 from .signing import SIGNATURE_HEADER, signature_header
 
@@ -46,8 +49,6 @@ def _claim(delivery_id: int, now: datetime) -> WebhookDelivery | None:
         delivery.attempts += 1
         delivery.next_attempt_at = now + timedelta(seconds=settings.API_WEBHOOK_TIMEOUT_SECONDS) + LEASE_MARGIN
         delivery.save(update_fields=["attempts", "next_attempt_at"])
-        # The log numbers attempts over the delivery's whole life (a redelivery starts a new series of attempts).
-        delivery.log_number = WebhookAttempt.objects.filter(delivery=delivery).count() + 1
         return delivery
 
 
@@ -61,14 +62,20 @@ def _post(delivery: WebhookDelivery) -> tuple[int | None, str]:
         "X-Shareledger-Event-Id": delivery.event_id, "X-Shareledger-Event-Type": delivery.event_type,
     }
     try:
-        check_url(delivery.endpoint.url)  # again at send time: DNS may have changed since registration
-        response = requests.post(delivery.endpoint.url, data=body, headers=headers, allow_redirects=False,
-                                 timeout=settings.API_WEBHOOK_TIMEOUT_SECONDS)
+        check_url(delivery.endpoint.url)  # again at send time: the rules may have changed since registration
+        status_code = egress.post(delivery.endpoint.url, body, headers)
     except InvalidWebhookUrl as exc:
         return None, exc.message[:300]
-    except requests.RequestException as exc:
-        return None, f"{type(exc).__name__}: {exc}"[:300]
-    return response.status_code, "" if 200 <= response.status_code < 300 else f"HTTP {response.status_code}"
+    # The partner reads these texts: they say what went wrong, never our network's own error messages.
+    except requests.Timeout:
+        return None, f"no complete answer within {settings.API_WEBHOOK_TIMEOUT_SECONDS:g} s"
+    except requests.exceptions.SSLError:
+        return None, "TLS handshake or certificate verification failed"
+    except requests.ConnectionError:
+        return None, "connection failed"
+    except requests.RequestException:
+        return None, "no valid HTTP answer"
+    return status_code, "" if 200 <= status_code < 300 else f"HTTP {status_code}"
 
 
 def deliver(delivery_id: int) -> WebhookDelivery | None:
@@ -80,9 +87,15 @@ def deliver(delivery_id: int) -> WebhookDelivery | None:
     status_code, error = _post(delivery)
     finished = timezone.now()
     with transaction.atomic():
-        WebhookAttempt.objects.create(delivery=delivery, number=delivery.log_number, attempted_at=finished,
-                                      status_code=status_code, error=error,
+        # Locked, so that a late attempt and a newer one are numbered and checked one after the other.
+        current = WebhookDelivery.objects.select_for_update().get(pk=delivery.pk)
+        # The log numbers attempts over the delivery's whole life (a redelivery starts a new series of attempts).
+        WebhookAttempt.objects.create(delivery=delivery, number=current.attempt_log.count() + 1,
+                                      attempted_at=finished, status_code=status_code, error=error,
                                       duration_ms=int((time.monotonic() - started) * 1000))
+        claimed = (WebhookDelivery.Status.PENDING, delivery.attempts, delivery.next_attempt_at)
+        if (current.status, current.attempts, current.next_attempt_at) != claimed:
+            return current  # the claim ran out and was taken, or operations redelivered: theirs is the newer word
         delivery.last_status_code = status_code
         if status_code is not None and 200 <= status_code < 300:
             delivery.status, delivery.delivered_at, delivery.next_attempt_at = WebhookDelivery.Status.DELIVERED, finished, None

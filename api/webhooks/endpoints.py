@@ -23,22 +23,34 @@ SECRET_TAG = "whsec_"
 
 def check_url(url: str) -> None:
     """InvalidWebhookUrl unless the URL is one we may POST to."""
-    parsed = urlparse(url)
+    try:
+        parsed = urlparse(url)
+        port = parsed.port or 443
+    except ValueError:  # a bracketed host left open, a port beyond 65535...
+        raise InvalidWebhookUrl("webhook URL is malformed") from None
     allowed_schemes = {"https", "http"} if settings.API_WEBHOOK_ALLOW_INSECURE else {"https"}
     if parsed.scheme not in allowed_schemes or not parsed.hostname:
         raise InvalidWebhookUrl(f"webhook URL must be an absolute {' or '.join(sorted(allowed_schemes))} URL")
     if parsed.username or parsed.password:
         raise InvalidWebhookUrl("webhook URL must not carry credentials")
-    if settings.API_WEBHOOK_ALLOW_INSECURE:
-        return
+    if not settings.API_WEBHOOK_ALLOW_INSECURE:
+        allowed_addresses(parsed.hostname, port)
+
+
+def allowed_addresses(host: str, port: int) -> list[str]:
+    """The host's addresses from one DNS resolution, InvalidWebhookUrl unless we may connect to every one.
+    The deliverer connects only to an address of this list (egress.py): resolving again could give another
+    answer (DNS rebinding, a zero TTL), one that was never checked."""
     try:
-        addresses = {info[4][0] for info in socket.getaddrinfo(parsed.hostname, parsed.port or 443)}
+        answers = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError):
-        raise InvalidWebhookUrl(f"webhook host {parsed.hostname!r} does not resolve") from None
-    for address in addresses:
-        ip = ipaddress.ip_address(address.split("%")[0])
-        if not ip.is_global:
-            raise InvalidWebhookUrl(f"webhook host {parsed.hostname!r} resolves to a non-public address")
+        raise InvalidWebhookUrl(f"webhook host {host!r} does not resolve") from None
+    addresses = list(dict.fromkeys(answer[4][0] for answer in answers))  # in the resolver's order of preference
+    if not settings.API_WEBHOOK_ALLOW_INSECURE:
+        for address in addresses:
+            if not ipaddress.ip_address(address.split("%")[0]).is_global:
+                raise InvalidWebhookUrl(f"webhook host {host!r} resolves to a non-public address")
+    return addresses
 
 
 def register_endpoint(partner_id: str, url: str, description: str = "") -> WebhookEndpoint:

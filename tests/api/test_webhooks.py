@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import http.server
 import json
+import socket
 import threading
 import time
 from datetime import timedelta
@@ -15,8 +16,10 @@ import requests
 from django.utils import timezone
 
 from api import tasks
-from api.models import WebhookDelivery
+from api.errors import InvalidWebhookUrl
+from api.models import WebhookDelivery, WebhookEndpoint
 from api.webhooks import delivery, follower
+from api.webhooks.endpoints import register_endpoint
 from api.webhooks.signing import signature_header
 from issuance import services as issuance
 from ledger.models import IdempotencyRecord
@@ -95,6 +98,48 @@ def receiver():
     yield make
     for item in made:
         item.close()
+
+
+class Listener:
+    """A bare TCP server on loopback that counts connections (an internal service, or a receiver that sends
+    its answer one byte at a time for `drip_seconds`)."""
+
+    def __init__(self, drip_seconds: float = 0.0):
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.connections = 0
+        self.drip_seconds = drip_seconds
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.connections += 1
+            threading.Thread(target=self._answer, args=(conn,), daemon=True).start()
+
+    def _answer(self, conn):
+        with conn:
+            try:
+                conn.recv(65536)
+                conn.sendall(b"HTTP/1.1 200 OK\r\n")
+                end = time.monotonic() + self.drip_seconds
+                while time.monotonic() < end:  # each byte well within the read timeout
+                    conn.sendall(b"X")
+                    time.sleep(0.1)
+                conn.sendall(b": y\r\nContent-Length: 0\r\n\r\n")
+            except OSError:
+                pass
+
+    def close(self):
+        self.sock.close()
+
+
+def pending_delivery(endpoint: WebhookEndpoint) -> WebhookDelivery:
+    return WebhookDelivery.objects.create(endpoint=endpoint, event_id="evt_1", event_type="mint_request.requested",
+                                          payload={"id": "evt_1"})
 
 
 def register(partner, receiver: Receiver) -> dict:
@@ -265,3 +310,77 @@ def test_only_status_changes_become_webhook_events(stream_type, event_type, payl
     event = RecordedEvent(1, stream_type, "r-1", 2, event_type, 1, payload, {"actor": "system:test"}, now, now, (),
                           "0" * 64, "1" * 64)
     assert events.new_status(event) == status
+
+
+def test_a_host_that_rebinds_to_loopback_after_its_check_is_never_connected_to(alice, settings, monkeypatch):
+    settings.API_WEBHOOK_ALLOW_INSECURE = False
+    internal = Listener()
+    real_getaddrinfo, answers = socket.getaddrinfo, []
+
+    def rebinding_dns(host, port, *args, **kwargs):  # TTL 0: public for each check, loopback for the connection
+        if host != "hooks.partner.example":
+            return real_getaddrinfo(host, port, *args, **kwargs)
+        answers.append("93.184.216.34" if len(answers) < 2 else "127.0.0.1")
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (answers[-1], port))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding_dns)
+    sent = pending_delivery(register_endpoint(alice.id, f"https://hooks.partner.example:{internal.port}/h"))
+    attempted = delivery.deliver(sent.pk)
+    internal.close()
+    assert internal.connections == 0 and len(answers) == 3  # registration, check at send time, connection
+    assert (attempted.status, attempted.last_status_code) == ("pending", None)
+    assert sent.attempt_log.get().error == "webhook host 'hooks.partner.example' resolves to a non-public address"
+
+
+def test_a_refused_connection_is_logged_without_the_network_error_text(alice):
+    with socket.socket() as closed:  # bound, not listening: connections are refused, the port stays taken
+        closed.bind(("127.0.0.1", 0))
+        sent = pending_delivery(register_endpoint(alice.id, f"http://127.0.0.1:{closed.getsockname()[1]}/h"))
+        delivery.deliver(sent.pk)
+    assert sent.attempt_log.get().error == "connection failed"
+
+
+def test_a_receiver_dripping_its_answer_is_cut_off_at_the_timeout_well_within_the_claim(alice, settings):
+    settings.API_WEBHOOK_TIMEOUT_SECONDS = 0.5  # requests' timeout bounds each read, not the whole answer
+    slow = Listener(drip_seconds=3)
+    sent = pending_delivery(register_endpoint(alice.id, f"http://127.0.0.1:{slow.port}/h"))
+    started = time.monotonic()
+    attempted = delivery.deliver(sent.pk)
+    slow.close()
+    assert time.monotonic() - started < 1.5
+    assert (attempted.status, attempted.last_status_code) == ("pending", None)
+    assert sent.attempt_log.get().error == "no complete answer within 0.5 s"
+
+
+def test_the_late_result_of_an_attempt_whose_claim_ran_out_does_not_overwrite_a_newer_one(
+        alice, receiver, monkeypatch):
+    hooks = receiver()
+    endpoint = register_endpoint(alice.id, hooks.url)
+    hooks.secret = endpoint.secret
+    sent = pending_delivery(endpoint)
+    real_post = delivery._post
+
+    def post_outliving_its_claim(claimed):
+        WebhookDelivery.objects.filter(pk=claimed.pk).update(next_attempt_at=timezone.now())  # the lease ran out
+        monkeypatch.setattr(delivery, "_post", real_post)
+        assert delivery.deliver(claimed.pk).status == "delivered"  # another worker claims it and delivers
+        return None, "no complete answer within 10 s"
+
+    monkeypatch.setattr(delivery, "_post", post_outliving_its_claim)
+    delivery.deliver(sent.pk)
+    sent.refresh_from_db()
+    assert (sent.status, sent.attempts, sent.last_status_code, sent.next_attempt_at) == ("delivered", 2, 200, None)
+    assert [(a.number, a.status_code) for a in sent.attempt_log.all()] == [(1, 200), (2, None)]
+
+
+@pytest.mark.parametrize("insecure", [False, True])
+def test_a_webhook_url_with_an_impossible_port_is_refused_and_nothing_is_stored(alice, settings, insecure):
+    settings.API_WEBHOOK_ALLOW_INSECURE = insecure
+    response = alice.api.post("/api/v1/webhook-endpoints", {"url": "https://hooks.example.com:99999/h"})
+    assert (response.status, response.json()["code"]) == (400, "invalid_webhook_url")
+    assert not WebhookEndpoint.objects.filter(partner_id=alice.id).exists()
+
+
+def test_a_url_that_does_not_parse_is_an_invalid_webhook_url_for_the_service_too(alice):
+    with pytest.raises(InvalidWebhookUrl):
+        register_endpoint(alice.id, "https://[::1/h")
