@@ -14,9 +14,17 @@ from django.db import connection, transaction
 
 from . import canonical
 from .anchor import ANCHOR_STREAM_TYPE
+from .errors import LedgerError
 from .log_scan import scan
 
 EXPORT_FORMAT = "shareledger-export/1"
+
+
+class EventMissing(LedgerError):
+    """The event just before the period is gone: the export could not say what the period's first event links to.
+    Only someone who switched the immutability triggers off can delete one; verify_ledger names the gap."""
+
+    code = "event_missing"
 
 
 def event_line(event) -> dict:
@@ -52,7 +60,10 @@ def export(out: IO[str], date_from: date, date_to: date) -> dict:
             prev_hash = canonical.GENESIS_HASH
             if first and first > 1:
                 cursor.execute("SELECT hash FROM ledger_event WHERE position = %s", [first - 1])
-                prev_hash = cursor.fetchone()[0]
+                before = cursor.fetchone()
+                if before is None:
+                    raise EventMissing(f"event at position {first - 1}, before the period, is missing")
+                prev_hash = before[0]
             anchors = _anchors_within(cursor, first, last) if first else []
         header = {
             "format": EXPORT_FORMAT,

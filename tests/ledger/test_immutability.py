@@ -8,7 +8,7 @@ import sys
 from datetime import date
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, transaction
 
 from ledger import store
@@ -148,7 +148,7 @@ def test_postings_that_belong_to_no_event_break_verification(recorded, unique, p
     assert exit_info.value.code == 1 and f"at position {position}: posting at position {position}" in err.getvalue()
 
 
-def test_postings_whose_event_was_deleted_are_named_not_skipped(recorded, unique):
+def test_postings_whose_event_was_deleted_are_named_not_skipped(recorded, unique, tmp_path):
     from ledger.verify import verify
 
     store.append("journal", f"{unique}-later", [store.NewEvent("note_added", {"text": "x"})], metadata=ACTOR)
@@ -158,6 +158,8 @@ def test_postings_whose_event_was_deleted_are_named_not_skipped(recorded, unique
     assert (result.bad_position, result.problem) == (recorded.position,
                                                      f"posting at position {recorded.position} belongs to no event")
     assert verify(from_position=1, to_position=recorded.position).problem == result.problem  # its event was the last
+    with pytest.raises(CommandError, match=f"export NOT completed .*: event at position {recorded.position}, before"):
+        call_command("export_ledger", "--from", "2000-01-01", "--to", "2100-01-01", str(tmp_path / "export.jsonl"))
 
 
 def test_verify_ledger_reports_missing_triggers():

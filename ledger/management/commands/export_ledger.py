@@ -3,6 +3,7 @@ from datetime import date
 
 from django.core.management.base import BaseCommand, CommandError
 
+from ledger.errors import DomainError
 from ledger.export import export
 
 
@@ -25,11 +26,14 @@ class Command(BaseCommand):
         start, end = _date(date_from), _date(date_to)
         if end < start:
             raise CommandError(f"--to {end} is before --from {start}")
-        if out == "-":
-            header = export(sys.stdout, start, end)
-        else:
-            with open(out, "w", encoding="utf-8") as handle:
-                header = export(handle, start, end)
+        try:
+            if out == "-":
+                header = export(sys.stdout, start, end)
+            else:
+                with open(out, "w", encoding="utf-8") as handle:
+                    header = export(handle, start, end)
+        except DomainError as damage:  # e.g. a posting of no event: the log itself is damaged
+            raise CommandError(f"export NOT completed ({out} is incomplete): {damage.message}; run verify_ledger") from None
         self.stderr.write(
             f"exported {header['event_count']} events (positions {header['first_position']}..{header['last_position']})"
             f" to {out}; verify with: python3 tools/verify_export.py {out}"
