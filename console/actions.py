@@ -24,6 +24,7 @@ from django.contrib import admin, messages
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
+from chain.errors import ChainError
 from ledger import store
 from ledger.errors import DomainError
 from ledger.models import Event
@@ -64,6 +65,9 @@ def ledger_action(*, permission: str, description: str):
                     run_ledger_action(request.user, permission, fn, obj)
                 except DomainError as refusal:
                     modeladmin.message_user(request, f"{obj}: {refusal.message}", messages.ERROR)
+                except ChainError as failure:  # a node that is down: nothing was recorded, try again later
+                    modeladmin.message_user(request, f"{obj}: chain unavailable ({failure}); nothing was done.",
+                                            messages.ERROR)
                 else:
                     done += 1
             if done:

@@ -206,10 +206,34 @@ def assign_to_partner(redeem: RedeemRequest, partner_id: str, *, actor: str) -> 
     services.assign_held_redeem(redeem.id, partner_id, actor)
 
 
-@ledger_action_with("reference", permission=APPROVE_REDEEM,
-                    description="Release shares: journaled back to the partner (reference)")
-def release_shares(redeem: RedeemRequest, reference: str, *, actor: str) -> None:
-    services.release_shares(redeem.id, actor, reference=reference)
+RELEASE_SHARES = "Release shares: journaled back to the partner (reference)"
+
+
+@admin.action(description=RELEASE_SHARES)
+def release_shares(modeladmin, request, queryset) -> None:
+    """Each burn's finality is read on chain (final_burn) before run_ledger_action's transaction, where no network
+    call belongs; the release is then recorded naming the user like any other action."""
+    if not request.user.has_perm(APPROVE_REDEEM):
+        raise PermissionDenied
+    final_burns = {}
+    for redeem in queryset:
+        try:
+            final_burns[redeem.id] = services.final_burn(redeem.id)
+        except DomainError as refusal:
+            modeladmin.message_user(request, f"{redeem}: {refusal.message}", messages.ERROR)
+        except ChainError as failure:
+            modeladmin.message_user(request, f"{redeem}: chain unavailable ({failure}); nothing was done.",
+                                    messages.ERROR)
+
+    def record_release(redeem: RedeemRequest, reference: str, *, actor: str) -> None:
+        services.release_shares(final_burns[redeem.id], actor, reference=reference)
+
+    record_release.__name__ = "release_shares"
+    ledger_action_with("reference", permission=APPROVE_REDEEM, description=RELEASE_SHARES)(record_release)(
+        modeladmin, request, queryset.filter(id__in=final_burns))
+
+
+release_shares.ledger_permission = APPROVE_REDEEM
 
 
 @admin.register(RedeemRequest)

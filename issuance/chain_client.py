@@ -2,7 +2,8 @@
 
 `CHAIN_NETWORKS` maps a network name (used in ledger accounts: chain:<network>:<SYMBOL>:supply) to its
 chain id, RPC URL, confirmations (blocks deep a mint or burn must be before it counts), reorg_window (blocks
-after confirmation during which completed mints are re-checked) and itn_network (the broker's name for it).
+after confirmation during which mints and burns are re-checked; see reorg_window_start) and itn_network (the
+broker's name for it).
 """
 from __future__ import annotations
 
@@ -63,3 +64,16 @@ def web3_for(net: Network) -> Web3:
             raise ChainUnavailable(f"{net.rpc_url} serves chain id {actual}, network {net.name} expects {net.chain_id}")
         _clients[net.rpc_url] = client
     return client
+
+
+def head_block(w3: Web3) -> int:
+    """The node's head block number; a node that stops answering raises ChainUnavailable, not a requests error."""
+    with unreachable_as_chain_unavailable(w3):
+        return w3.eth.block_number
+
+
+def reorg_window_start(net: Network, head: int) -> int:
+    """The oldest block still within the network's reorg window at `head`. What happened in a block older than
+    this is taken as final: the watcher stops re-checking mints and burns there, a burn's shares may leave, a
+    deposit missing from the chain is gone for good."""
+    return head - net.reorg_window

@@ -27,6 +27,15 @@ def _alert(event: RecordedEvent, kind: str, severity: str, detail: str, *, deplo
                               created_at=event.recorded_at)
 
 
+def _reorged_alert(event: RecordedEvent, what: str, supply_change: str) -> None:
+    """The critical alert of mint_reorged / burn_reorged: a transaction we counted left the chain."""
+    data = event.payload
+    _alert(event, event.event_type, ChainAlert.Severity.CRITICAL,
+           f"{what} {event.stream_id} tx {data['tx_hash']} left the chain after confirmation at block "
+           f"{data['block_number']}; {supply_change}, rebroadcasting", deployment_id=data["deployment_id"],
+           network=data["network"], tx_hash=data["tx_hash"])
+
+
 def _deployment(event: RecordedEvent) -> None:
     data = event.payload
     if event.event_type == "token_deployed":
@@ -75,10 +84,7 @@ def _mint(event: RecordedEvent) -> None:
         changes.update(block_number=data["block_number"], block_hash=data["block_hash"])
     elif kind == "mint_reorged":
         changes.update(status=MintStatus.BROADCAST, block_number=None, block_hash="")
-        _alert(event, "mint_reorged", ChainAlert.Severity.CRITICAL,
-               f"mint {event.stream_id} tx {data['tx_hash']} left the chain after confirmation at block "
-               f"{data['block_number']}; supply reversed, rebroadcasting", deployment_id=data["deployment_id"],
-               network=data["network"], tx_hash=data["tx_hash"])
+        _reorged_alert(event, "mint", "supply reversed")
     elif kind in ("mint_rejected", "mint_cancelled", "mint_failed"):
         status = {"mint_rejected": MintStatus.REJECTED, "mint_cancelled": MintStatus.CANCELLED,
                   "mint_failed": MintStatus.FAILED}[kind]
@@ -125,10 +131,7 @@ def _redeem(event: RecordedEvent) -> None:
                        burned_at=at)
     elif kind == "burn_reorged":
         changes.update(status=RedeemStatus.BROADCAST, block_number=None, block_hash="")
-        _alert(event, "burn_reorged", ChainAlert.Severity.CRITICAL,
-               f"burn {event.stream_id} tx {data['tx_hash']} left the chain after confirmation at block "
-               f"{data['block_number']}; supply restored, rebroadcasting", deployment_id=data["deployment_id"],
-               network=data["network"], tx_hash=data["tx_hash"])
+        _reorged_alert(event, "burn", "supply restored")
     elif kind == "shares_released":
         changes.update(status=RedeemStatus.COMPLETED, reported_to_broker=data["reported_to_broker"],
                        completed_at=at)

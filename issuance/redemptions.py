@@ -2,7 +2,9 @@
 go back to the partner.
 
     redeem_requested (received | held) -> [redeem_release_method_set] [redeem_assigned] -> burn_signed
-    -> burn_broadcast -> burn_confirmed -> shares_released;  or redeem_failed; burn_reorged (by the chain watcher) sends a burn back to broadcast.
+    -> burn_broadcast -> burn_confirmed -> shares_released;  or redeem_failed; burn_reorged (by the chain
+    watcher, or by final_burn for a burn whose block was already past the reorg window) sends a burn back to
+    broadcast.
 
 Shares are released only once the burn is older than the network's reorg window, the blocks in which the watcher
 re-checks burns: a burn undone after the shares left would leave the partner both.
@@ -22,6 +24,7 @@ from __future__ import annotations
 import re
 import time
 import uuid
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
@@ -267,7 +270,10 @@ def process_redeem(redeem_id: str, *, wait_seconds: Decimal | float | None = Non
             else:
                 time.sleep(RECEIPT_POLL_SECONDS)
         elif redeem.status == Status.BURNED:
-            if _burn_within_reorg_window(redeem, network, w3) or not _release(redeem):
+            if _burn_final(redeem, network, w3):
+                if not _release(redeem, FinalBurn(redeem.id)):
+                    return get_redeem(redeem_id)
+            elif get_redeem(redeem_id).status == Status.BURNED:  # else reversed: it is broadcast again
                 return get_redeem(redeem_id)
         else:
             return redeem
@@ -276,7 +282,7 @@ def process_redeem(redeem_id: str, *, wait_seconds: Decimal | float | None = Non
 def _deposit_gone_for_good(redeem: RedeemRequest, network: chain_client.Network, w3) -> bool:
     """A deposit not found may come back (a reorg re-includes it, a lagging node catches up) until its block is
     older than the network's reorg window."""
-    return redeem.deposit_block < w3.eth.block_number - network.reorg_window
+    return redeem.deposit_block < chain_client.reorg_window_start(network, chain_client.head_block(w3))
 
 
 def _sign_burn(redeem: RedeemRequest, network, w3) -> None:
@@ -314,13 +320,60 @@ def _broadcast(redeem: RedeemRequest, w3, *, reason: str) -> None:
                                                  "reason": reason})])
 
 
-def _burn_within_reorg_window(redeem: RedeemRequest, network: chain_client.Network, w3) -> bool:
-    """True while the watcher still re-checks this burn (recheck_recent_burns) or it is not on chain."""
+@dataclass(frozen=True)
+class FinalBurn:
+    """A redemption whose burn final_burn read on chain as older than the reorg window. release_shares takes it
+    rather than reading the chain itself, because it runs inside a transaction (a console action's), where no
+    network call belongs."""
+
+    redeem_id: str
+
+
+def final_burn(redeem_id: str) -> FinalBurn:
+    """BurnNotFinal while the burn is within the reorg window, where a reorg can still undo it, or is off chain."""
+    redeem = _burned(redeem_id)
+    network = chain_client.network(redeem.network)
+    if not _burn_final(redeem, network, chain_client.web3_for(network)):
+        if get_redeem(redeem_id).status != Status.BURNED:
+            raise BurnNotFinal(f"burn {redeem.tx_hash} of redeem {redeem_id} left the chain; it was reversed "
+                               f"and is broadcast again")
+        raise BurnNotFinal(f"burn {redeem.tx_hash} of redeem {redeem_id} is within the last {network.reorg_window} "
+                           f"blocks, where a reorg can still undo it; release the shares after that")
+    return FinalBurn(redeem.id)
+
+
+def _burned(redeem_id: str) -> RedeemRequest:
+    redeem = get_redeem(redeem_id)
+    if redeem.status != Status.BURNED:
+        raise InvalidState(f"redeem {redeem_id} is {redeem.status}; shares are released only after the burn")
+    return redeem
+
+
+def _burn_final(redeem: RedeemRequest, network: chain_client.Network, w3) -> bool:
+    """True once the burn is older than the reorg window, where the watcher stops re-checking it
+    (recheck_recent_burns). A burn gone from the chain although its recorded block is past that window (the
+    watcher was down while it left) is reversed here, or nothing would ever notice."""
     burn = receipt_status(w3, redeem.tx_hash, 1)
-    return burn.state != TxState.CONFIRMED or burn.block_number >= w3.eth.block_number - network.reorg_window
+    window_start = chain_client.reorg_window_start(network, chain_client.head_block(w3))
+    if burn.state == TxState.NOT_FOUND and redeem.block_number < window_start:
+        reverse_burn(redeem, SYSTEM_ACTOR)
+        return False
+    return burn.state == TxState.CONFIRMED and burn.block_number < window_start
 
 
-def _release(redeem: RedeemRequest) -> bool:
+def reverse_burn(redeem: RedeemRequest, actor: str) -> None:
+    """burn_reorged (a critical alert): the burn left the chain, so the supply it took off the ledger is back and
+    process_redeem broadcasts the same transaction again. Its shares have not left: they go only once it is final."""
+    symbol = redeem.instrument.symbol
+    store.append("redeem_request", redeem.id, [NewEvent("burn_reorged", {
+        "tx_hash": redeem.tx_hash, "block_number": redeem.block_number, "block_hash": redeem.block_hash,
+        "network": redeem.network, "deployment_id": redeem.deployment_id, "qty_shares": redeem.qty_shares},
+        postings=_move(pending_redeem_account(redeem.partner_id, symbol), supply_account(redeem.network, symbol),
+                       symbol, redeem.qty_shares))],
+        metadata={"actor": actor, "partner": redeem.partner_id}, expected_version=redeem.stream_version)
+
+
+def _release(redeem: RedeemRequest, burn: FinalBurn) -> bool:
     """Give the shares back: through the broker's ITN redeem callback (it journals them to the partner) or by
     selling them through custody. False when a person has to do it (release_shares)."""
     from . import broker
@@ -333,7 +386,7 @@ def _release(redeem: RedeemRequest) -> bool:
         reference, reported = f"itn:{answer.get('tokenization_request_id', '')}", True
     else:
         return False
-    release_shares(redeem.id, SYSTEM_ACTOR, reference=reference, reported_to_broker=reported)
+    release_shares(burn, SYSTEM_ACTOR, reference=reference, reported_to_broker=reported)
     return True
 
 
@@ -347,18 +400,12 @@ def _sell_through_broker(redeem: RedeemRequest) -> str:
     return outcome.broker_order_id
 
 
-def release_shares(redeem_id: str, actor: str, *, reference: str = "", reported_to_broker: bool = False) -> RedeemRequest:
+def release_shares(burn: FinalBurn, actor: str, *, reference: str = "", reported_to_broker: bool = False) -> RedeemRequest:
     """Record that the partner's shares left us: journaled back (pending-redeem +shares against the journal's
     counter account: the clearing account at a broker, whose sync books the outgoing JNLS from custody; see
     journal_counter_account), or sold, whose fill custody booked already (pending-redeem +shares /
-    market:<account>:<SYM> -shares)."""
-    redeem = get_redeem(redeem_id)
-    if redeem.status != Status.BURNED:
-        raise InvalidState(f"redeem {redeem_id} is {redeem.status}; shares are released only after the burn")
-    network = chain_client.network(redeem.network)
-    if _burn_within_reorg_window(redeem, network, chain_client.web3_for(network)):
-        raise BurnNotFinal(f"burn {redeem.tx_hash} of redeem {redeem_id} is within the last {network.reorg_window} "
-                           f"blocks, where a reorg can still undo it; release the shares after that")
+    market:<account>:<SYM> -shares). `burn` from final_burn, read before this (and any) transaction."""
+    redeem = _burned(burn.redeem_id)  # a burn_reorged recorded since final_burn read the chain sends it back
     symbol = redeem.instrument.symbol
     counter = (market_account(redeem.custody_account, symbol) if redeem.release_method == "sell"
                else journal_counter_account(redeem.custody_account, symbol))
@@ -373,5 +420,5 @@ def pending_redeem_ids() -> list[str]:
                 .values_list("id", flat=True))
 
 
-__all__ = ["request_redeem", "process_redeem", "assign_held_redeem", "release_shares", "get_redeem",
+__all__ = ["request_redeem", "process_redeem", "assign_held_redeem", "final_burn", "release_shares", "get_redeem",
            "pending_redeem_ids", "redeem_id_for"]

@@ -550,6 +550,7 @@ from .broker import itn_mint_request, poll_itn_mints, report_to_broker  # noqa: 
 from .deployments import deploy_token, retire_deployment  # noqa: E402
 from .redemptions import (  # noqa: E402
     assign_held_redeem,
+    final_burn,
     get_redeem,
     pending_redeem_ids,
     process_redeem,
@@ -563,5 +564,6 @@ __all__ = [
     "request_mint", "approve_mint", "reject_mint", "cancel_mint", "secure_shares", "return_shares", "process_mint",
     "get_mint", "check_mint_rules", "check_reserves", "pending_mint_ids", "itn_mint_request", "poll_itn_mints",
     "report_to_broker", "deploy_token", "retire_deployment", "request_redeem", "process_redeem",
-    "assign_held_redeem", "release_shares", "get_redeem", "pending_redeem_ids", "cycle_time_stats", "watch_chains",
+    "assign_held_redeem", "final_burn", "release_shares", "get_redeem", "pending_redeem_ids", "cycle_time_stats",
+    "watch_chains",
 ]

@@ -18,15 +18,17 @@ It also re-checks recently confirmed mints and burns: one that left the chain is
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.conf import settings
+from django.db.models import QuerySet
 
 from chain.errors import ChainError
 from chain.reads import transfer_logs
 from chain.rpc import UNREACHABLE_ERRORS
-from chain.tx import TxState, receipt_status
+from chain.tx import TxState, TxStatus, receipt_status
 from ledger import store
 from ledger.errors import ConcurrencyError
 from ledger.store import NewEvent, Posting, StreamAppend
@@ -37,8 +39,8 @@ from . import chain_client
 from .models import ChainAlert, ChainCursor, MintRequest, RedeemRequest, TokenDeployment
 from .errors import InvalidQuantity
 from .quantities import from_base_units, shares_rounded_down
-from .redemptions import deposit_event
-from .services import SYSTEM_ACTOR, _move, pending_mint_account, pending_redeem_account, supply_account
+from .redemptions import deposit_event, reverse_burn
+from .services import SYSTEM_ACTOR, _move, pending_mint_account, supply_account
 
 WATCHER_ACTOR = "system:chain-watcher"
 
@@ -103,7 +105,8 @@ def watch_deployment(deployment: TokenDeployment, summary: WatchSummary | None =
     if cursor is not None:
         found_hash = _block_hash(w3, cursor.block_number)
         if found_hash != cursor.block_hash:
-            rewind_to = max(cursor.block_number - network.reorg_window, deployment.deploy_tx_block - 1)
+            rewind_to = max(chain_client.reorg_window_start(network, cursor.block_number),
+                            deployment.deploy_tx_block - 1)
             watch_events.append(NewEvent("reorg_below_cursor", {
                 "network": network.name, "block_number": cursor.block_number, "expected_hash": cursor.block_hash,
                 "found_hash": found_hash, "cursor_block": rewind_to, "cursor_hash": _block_hash(w3, rewind_to)}))
@@ -183,14 +186,9 @@ def _block_hash(w3, number: int) -> str:
 def recheck_recent_mints(network: chain_client.Network) -> list[str]:
     """Mints confirmed within the network's reorg window whose transaction left the chain are reversed and
     put back in flight (process_mint rebroadcasts the same bytes). Returns their ids."""
-    w3 = chain_client.web3_for(network)
-    head = w3.eth.block_number
-    recent = MintRequest.objects.select_related("instrument").filter(
-        network=network.name, status__in=(MintRequest.Status.CONFIRMED, MintRequest.Status.COMPLETED),
-        block_number__gte=head - network.reorg_window)
+    recent = MintRequest.objects.filter(status__in=(MintRequest.Status.CONFIRMED, MintRequest.Status.COMPLETED))
     reorged = []
-    for mint in recent:
-        status = receipt_status(w3, mint.tx_hash, 1)
+    for mint, status in _within_reorg_window(recent, network):
         if status.state == TxState.NOT_FOUND:
             symbol = mint.instrument.symbol
             store.append("mint_request", mint.id, [NewEvent("mint_reorged", {
@@ -210,21 +208,21 @@ def recheck_recent_mints(network: chain_client.Network) -> list[str]:
 
 def recheck_recent_burns(network: chain_client.Network) -> list[str]:
     """Burns confirmed within the network's reorg window whose transaction left the chain are reversed and put
-    back in flight (process_redeem rebroadcasts the same bytes); their shares have not left, since they are
-    released only after this window. Returns their ids."""
-    w3 = chain_client.web3_for(network)
-    head = w3.eth.block_number
-    recent = RedeemRequest.objects.select_related("instrument").filter(
-        network=network.name, status=RedeemRequest.Status.BURNED, block_number__gte=head - network.reorg_window)
+    back in flight (reverse_burn). An older one is final_burn's to catch. Returns their ids."""
+    recent = RedeemRequest.objects.filter(status=RedeemRequest.Status.BURNED)
     reorged = []
-    for redeem in recent:
-        if receipt_status(w3, redeem.tx_hash, 1).state == TxState.NOT_FOUND:
-            symbol = redeem.instrument.symbol
-            store.append("redeem_request", redeem.id, [NewEvent("burn_reorged", {
-                "tx_hash": redeem.tx_hash, "block_number": redeem.block_number, "block_hash": redeem.block_hash,
-                "network": network.name, "deployment_id": redeem.deployment_id, "qty_shares": redeem.qty_shares},
-                postings=_move(pending_redeem_account(redeem.partner_id, symbol), supply_account(network.name, symbol),
-                               symbol, redeem.qty_shares))],
-                metadata={"actor": WATCHER_ACTOR, "partner": redeem.partner_id}, expected_version=redeem.stream_version)
+    for redeem, status in _within_reorg_window(recent, network):
+        if status.state == TxState.NOT_FOUND:
+            reverse_burn(redeem, WATCHER_ACTOR)
             reorged.append(redeem.id)
     return reorged
+
+
+def _within_reorg_window(requests: QuerySet, network: chain_client.Network) -> Iterator[tuple[Any, TxStatus]]:
+    """The mint or redeem `requests` on `network` whose transaction was confirmed within the reorg window, each
+    with where that transaction stands now."""
+    w3 = chain_client.web3_for(network)
+    window_start = chain_client.reorg_window_start(network, chain_client.head_block(w3))
+    for request in requests.select_related("instrument").filter(network=network.name,
+                                                                block_number__gte=window_start):
+        yield request, receipt_status(w3, request.tx_hash, 1)

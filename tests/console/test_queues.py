@@ -133,7 +133,7 @@ def test_a_queue_filters_requests_stuck_in_their_stage(client_as, waiting_mint, 
     assert not listed(status__exact="approved")
 
 
-def test_a_held_deposit_is_assigned_burned_and_released_from_the_console(client_as, market):
+def test_a_held_deposit_is_assigned_burned_and_released_from_the_console(client_as, market, settings):
     """Tokens arrive from a wallet whose allowlisting was revoked: the watcher holds them; only an approver may
     say whose they are, then the burn runs and the shares are released by hand (no broker link)."""
     market.shares_arrive("100")
@@ -158,6 +158,11 @@ def test_a_held_deposit_is_assigned_burned_and_released_from_the_console(client_
     act(approver, REDEEMS, "process_now_process_redeem", [held.id])
     assert RedeemRequest.objects.get(pk=held.pk).status == "burned"  # shares wait for a person: no broker link
     chain.w3.provider.make_request("anvil_mine", [hex(64 + 1)])  # and for the burn to pass the reorg window
+    working = settings.CHAIN_NETWORKS
+    settings.CHAIN_NETWORKS = {"anvil": {**working["anvil"], "rpc_url": "http://127.0.0.1:9"}}
+    page = act(approver, REDEEMS, "release_shares", [held.id], reference="JNLC-back-to-partner")
+    assert "chain unavailable" in page and RedeemRequest.objects.get(pk=held.pk).status == "burned"
+    settings.CHAIN_NETWORKS = working
     act(approver, REDEEMS, "release_shares", [held.id], reference="JNLC-back-to-partner")
 
     redeem = RedeemRequest.objects.get(pk=held.pk)

@@ -83,7 +83,7 @@ def test_a_burn_reorged_out_is_reversed_and_burned_again_and_no_shares_leave_bef
     burned = services.process_redeem(redeem.id)
     assert burned.status == RedeemRequest.Status.BURNED
     with pytest.raises(BurnNotFinal):  # a reorg could still undo the burn: the shares stay
-        services.release_shares(redeem.id, OPS, reference="too early")
+        services.final_burn(redeem.id)
 
     rpc(w3, "evm_revert", snapshot)  # the block holding the burn is gone; the deposit stays
     contract = token_contract(w3, token.contract_address)
@@ -101,7 +101,32 @@ def test_a_burn_reorged_out_is_reversed_and_burned_again_and_no_shares_leave_bef
     assert balance(f"chain:anvil:{symbol}:supply", symbol) == Decimal(-4)
     assert services.watch_chains().reorged_burns == []
     rpc(w3, "anvil_mine", hex(64 + 1))  # the burn is now older than the reorg window (64 blocks)
-    assert services.release_shares(redeem.id, OPS, reference="JNLS").status == RedeemRequest.Status.COMPLETED
+    released = services.release_shares(services.final_burn(redeem.id), OPS, reference="JNLS")
+    assert released.status == RedeemRequest.Status.COMPLETED
+
+
+def test_a_burn_that_left_the_chain_while_the_watcher_was_down_is_reversed_not_left_burned(
+        partner, token, keys, w3, book_share_journal):
+    symbol = token.instrument.symbol
+    minted(partner, token, keys, book_share_journal, "10")
+    transfer_tokens(w3, keys.partner_wallet, token.contract_address, keys.redemption_wallet.address, 6 * TOKEN)
+    services.watch_chains()
+    redeem = RedeemRequest.objects.get(deployment=token)
+    snapshot = rpc(w3, "evm_snapshot")
+    burned = services.process_redeem(redeem.id)
+    rpc(w3, "evm_revert", snapshot)  # the burn is gone ...
+    rpc(w3, "anvil_mine", hex(64 + 2))  # ... and its recorded block is now older than the reorg window
+    assert services.watch_chains().reorged_burns == []  # the watcher re-checks only the window
+
+    with pytest.raises(BurnNotFinal, match="left the chain"):
+        services.final_burn(redeem.id)
+
+    assert ChainAlert.objects.filter(kind="burn_reorged", severity="critical", tx_hash=burned.tx_hash).count() == 1
+    assert balance(f"chain:anvil:{symbol}:supply", symbol) == Decimal(-10)
+    again = services.process_redeem(redeem.id)
+    assert again.status == RedeemRequest.Status.BURNED and again.tx_hash == burned.tx_hash
+    assert token_contract(w3, token.contract_address).functions.totalSupply().call() == 4 * TOKEN
+    assert balance(f"chain:anvil:{symbol}:supply", symbol) == Decimal(-4)
 
 
 def test_a_deposit_not_exact_in_shares_is_held_for_ops_and_the_watcher_goes_on(partner, token, keys, w3,

@@ -45,7 +45,7 @@ def test_tokens_sent_to_the_redemption_wallet_are_burned_and_the_shares_released
     assert balance(f"partner:{partner}:pending-redeem:{symbol}", symbol) == Decimal("-6")
 
     w3.provider.make_request("anvil_mine", [hex(64 + 1)])  # shares leave once the burn is past the reorg window
-    done = services.release_shares(redeem.id, OPS, reference="JNLS back to partner")
+    done = services.release_shares(services.final_burn(redeem.id), OPS, reference="JNLS back to partner")
     assert done.status == RedeemRequest.Status.COMPLETED
     assert balance(f"custody:alpaca-main:{symbol}", symbol) == Decimal(10)  # custody changes when the broker says so
     book_share_journal(symbol, "-6")  # custody's sync books the journal back to the partner

@@ -2,6 +2,7 @@
 that is down: the chain watcher records the network as unavailable and resumes later, it never crashes."""
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -9,7 +10,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 import pytest
 import requests
 
-from issuance import services
+from issuance import services, tasks
 from ledger import store
 
 from .support import network_settings
@@ -52,12 +53,13 @@ def test_the_watcher_marks_a_network_answering_503_unavailable_instead_of_crashi
 def flaky_proxy(anvil) -> Iterator[dict]:
     """An RPC endpoint in front of anvil that starts answering 503 when `state["down"]` is set, after our
     client for it has been created (web3 clients are kept per URL)."""
-    state = {"down": False}
+    state = {"down": False, "down_for": set()}  # down_for: the JSON-RPC methods answered 503
 
     class Proxy(BaseHTTPRequestHandler):
         def do_POST(self):  # noqa: N802 - http.server's naming
             body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-            status, answer = (503, b"") if state["down"] else (200, requests.post(
+            down = state["down"] or json.loads(body).get("method") in state["down_for"]
+            status, answer = (503, b"") if down else (200, requests.post(
                 anvil.url, data=body, headers={"Content-Type": "application/json"}, timeout=10).content)
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
@@ -86,3 +88,15 @@ def test_the_watcher_survives_a_node_that_starts_answering_503_and_resumes_later
     assert "anvil" in summary.unavailable and "503" in summary.unavailable["anvil"]
     flaky_proxy["down"] = False
     assert "anvil" not in services.watch_chains().unavailable
+
+
+def test_a_redemption_step_meeting_a_503_node_is_left_for_the_next_run_not_crashed(partner, token, keys, w3, settings,
+                                                                                   flaky_proxy, book_share_journal):
+    """Reading the head block (is a missing deposit gone for good?) goes through the wrapped helper too."""
+    from .test_deposit_reorgs import reorged_out_deposit
+
+    settings.CHAIN_NETWORKS = network_settings(flaky_proxy["url"])
+    redeem, _ = reorged_out_deposit(partner, token, keys, w3, book_share_journal)
+    flaky_proxy["down_for"] = {"eth_blockNumber"}
+
+    assert tasks.process_redeem(redeem.id) == "held: chain_unavailable"
