@@ -39,7 +39,8 @@ def watch_chains() -> dict:
     for network, why in summary.unavailable.items():
         log.warning("chain watcher: %s unavailable, resuming from the cursor next run: %s", network, why)
     return {"scanned": summary.deployments_scanned, "unexplained": summary.unexplained,
-            "deposits": summary.deposits, "reorged_mints": summary.reorged_mints}
+            "deposits": summary.deposits, "reorged_mints": summary.reorged_mints,
+            "reorged_burns": summary.reorged_burns}
 
 
 @shared_task(acks_late=True)
