@@ -10,7 +10,7 @@ __all__ = [
     "SecondApprovalRequired", "InvalidState", "UnknownPartner", "KycNotApproved", "InstrumentNotAllowed",
     "TokenNotDeployed", "UnknownRequest", "DepositNotFound", "SignerNotConfigured", "BrokerCallFailed",
     "DeploymentExists", "InvalidItnRequest", "SharesPending", "NoSharesOwed", "SharesAlreadyReturned",
-    "BurnNotFinal", "RedeemAlreadyFiled",
+    "BurnNotFinal", "RedeemAlreadyFiled", "DepositNotWholeShares",
 ]
 
 
@@ -150,4 +150,12 @@ class RedeemAlreadyFiled(IssuanceError):
     """The deposit was already filed (or picked up) with another release method; it is not changed."""
 
     code = "redeem_already_filed"
+    http_status = 409
+
+
+class DepositNotWholeShares(IssuanceError):
+    """A held deposit of tokens that are not an exact number of shares cannot be burned: the burn would destroy
+    every token but release only the whole shares, and the ledger's supply would drift from the chain's."""
+
+    code = "deposit_not_whole_shares"
     http_status = 409

@@ -43,8 +43,8 @@ from partners.services import get_partner
 
 from . import chain_client, nonces, signers
 from .crashpoints import crash_point
-from .errors import (BurnNotFinal, DepositNotFound, InvalidQuantity, InvalidState, RedeemAlreadyFiled, SharesPending,
-                     TokenNotDeployed, UnknownRequest, WalletNotAllowlisted)
+from .errors import (BurnNotFinal, DepositNotFound, DepositNotWholeShares, InvalidQuantity, InvalidState,
+                     RedeemAlreadyFiled, SharesPending, TokenNotDeployed, UnknownRequest, WalletNotAllowlisted)
 from .locks import lock
 from .models import RedeemRequest, TokenDeployment
 from .quantities import from_base_units, parse_qty, shares_rounded_down, to_shares
@@ -210,10 +210,16 @@ def _receipt_block(w3, tx_hash: str) -> int:
 
 
 def assign_held_redeem(redeem_id: str, partner_id: str, actor: str) -> RedeemRequest:
-    """Operations decide whose held deposit this is; it then proceeds like any redemption."""
+    """Operations decide whose held deposit this is; it then proceeds like any redemption. Not one held because
+    its tokens are not an exact number of shares (DepositNotWholeShares): those go back to the sender."""
     redeem = get_redeem(redeem_id)
     if redeem.status != Status.HELD:
         raise InvalidState(f"redeem {redeem_id} is {redeem.status}, not held")
+    held_because = store.read_stream("redeem_request", redeem_id)[0].payload.get("held_because")
+    if held_because:  # the burn would destroy every token but release only the whole shares
+        raise DepositNotWholeShares(
+            f"redeem {redeem_id} cannot proceed: {held_because}. Its {redeem.qty} tokens must be returned to the "
+            f"sender {redeem.from_address}, which operations do outside shareledger")
     partner = get_partner(partner_id)
     store.append("redeem_request", redeem_id, [NewEvent("redeem_assigned", {
         "partner_id": partner.id, "custody_account": partner.custody_account or settings.ISSUANCE_CUSTODY_ACCOUNT})],

@@ -11,8 +11,9 @@ from django.core.management import call_command
 from chain.tx import gas_params_from_head, id_to_bytes32, sign_mint, sign_transaction
 from custody.instruments import change_tokens_per_share
 from issuance import services, tasks
-from issuance.errors import BurnNotFinal
+from issuance.errors import BurnNotFinal, DepositNotWholeShares
 from issuance.models import ChainAlert, RedeemRequest
+from ledger import store
 from ledger.balances import balance
 
 from .support import OPS, funded_account, token_contract, transfer_tokens
@@ -148,6 +149,10 @@ def test_a_deposit_not_exact_in_shares_is_held_for_ops_and_the_watcher_goes_on(p
     assert (held.status, held.qty) == (RedeemRequest.Status.HELD, Decimal(1))
     assert "not an exact number of shares" in ChainAlert.objects.get(kind="redeem_held", tx_hash=odd).detail
     assert services.process_redeem(held.id).status == RedeemRequest.Status.HELD  # nothing burns on its own
+    head = store.head_position()
+    with pytest.raises(DepositNotWholeShares, match="returned to the sender"):  # a burn would destroy 1 token
+        services.assign_held_redeem(held.id, partner, OPS)  # but release 0 shares
+    assert store.head_position() == head and services.get_redeem(held.id).status == RedeemRequest.Status.HELD
     received = RedeemRequest.objects.get(deposit_tx_hash=whole)
     assert (received.status, received.qty_shares) == (RedeemRequest.Status.RECEIVED, Decimal(1))
 
