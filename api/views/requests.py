@@ -167,9 +167,10 @@ class MintRequestCancel(PartnerView):
         summary="File a redemption", tags=["redeem requests"], parameters=[IDEMPOTENCY_PARAMETER, REPLAYED_HEADER],
         description="After sending tokens from one of your allowlisted wallets to the redemption wallet, file the "
                     "transfer (scope redeem). It is verified on chain; the tokens are burned and the shares "
-                    "released to you. Deposits from allowlisted wallets are also picked up without filing; filing "
-                    "the same deposit twice returns the same redemption (409 `redeem_already_filed` if the "
-                    "second filing asks for another `release_method`: the first one stands).",
+                    "released to you. Deposits from allowlisted wallets are also picked up without filing (release "
+                    "by journal; your first filing of such a deposit may still choose `sell` until the burn is "
+                    "signed); filing the same deposit twice returns the same redemption (409 `redeem_already_filed` "
+                    "if the second filing asks for another `release_method`: the first one stands).",
         request=RedeemRequestCreateSerializer,
         responses={201: RedeemRequestSerializer,
                    **problem_responses(*COMMON_FAILURES, *WRITE_FAILURES, *REDEEM_FAILURES)},
