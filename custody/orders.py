@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
@@ -98,12 +99,12 @@ def place_order_for_request(request_id: str, symbol: str, qty: Decimal, side: st
     """
     account = get_custody_account(account)
     symbol, qty, side = get_instrument(symbol).symbol, _positive_qty(qty), _side(side)
-    order_request_id, remaining = request_id, qty
-    for follow_up in itertools.count(2):
+    remaining = qty
+    for order_request_id in _order_request_ids(request_id):
         outcome = _one_order(order_request_id, symbol, remaining, side, account, actor)
         if outcome.newly_submitted or outcome.status not in FOLLOWED_UP_STATUSES or outcome.filled_qty >= remaining:
             return outcome
-        order_request_id, remaining = f"{request_id}#{follow_up}", remaining - outcome.filled_qty
+        remaining -= outcome.filled_qty
 
 
 def _one_order(request_id: str, symbol: str, qty: Decimal, side: str, account: CustodyAccount,
@@ -123,15 +124,30 @@ def _one_order(request_id: str, symbol: str, qty: Decimal, side: str, account: C
     return _settle(account, request_id, wire, newly_submitted)
 
 
+def _order_request_ids(request_id: str) -> Iterator[str]:
+    """The request's own id, then those of its follow-ups: `<request id>#2`, `#3`..."""
+    yield request_id
+    for follow_up in itertools.count(2):
+        yield f"{request_id}#{follow_up}"
+
+
 def refresh_order(request_id: str, account: str | CustodyAccount) -> OrderOutcome:
-    """Ask the broker where the order for this request stands now (records a final status when reached)."""
+    """Ask the broker where the latest order for this request (its last follow-up, if any) stands now (records a
+    final status when reached)."""
     account = get_custody_account(account)
-    client_order_id = client_order_id_for(request_id)
-    if not BrokerOrder.objects.filter(account_name=account.name, client_order_id=client_order_id).exists():
+    placed = set(BrokerOrder.objects.filter(account_name=account.name, request_id__startswith=request_id)
+                 .values_list("client_order_id", flat=True))
+    latest = None
+    for order_request_id in _order_request_ids(request_id):
+        if client_order_id_for(order_request_id) not in placed:
+            break
+        latest = order_request_id
+    if latest is None:
         raise UnknownOrder(f"{account.name} has no order for request {request_id}")
+    client_order_id = client_order_id_for(latest)
     client = alpaca_client(account)
     wire = call_broker(f"look up order {client_order_id}", lambda: _order_by_client_id(client, client_order_id))
-    return _settle(account, request_id, wire, newly_submitted=False)
+    return _settle(account, latest, wire, newly_submitted=False)
 
 
 def sync_orders(account: CustodyAccount) -> int:

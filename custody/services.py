@@ -18,10 +18,12 @@ Custody accounts and the broker:
         own retries off: wrap calls in call_broker(what, fn) for the retry policy (BrokerUnavailable, BrokerRefused)
     sync_account(account, *, rescan=False, progress=None) -> SyncReport   orders, activities, positions
     place_order_for_request(request_id, symbol, qty, side, account, *, actor="system:custody") -> OrderOutcome
-        side "buy" | "sell"; client order id "sl-" + sha256(request_id)[:40]; never submits twice for one request
-        (lost answers are looked up, a duplicate-id 422 is fetched); a filled outcome means its fills are booked.
+        side "buy" | "sell"; client order id "sl-" + sha256(request_id)[:40]; never submits the same order twice
+        (lost answers are looked up, a duplicate-id 422 is fetched); an order that ended canceled or expired short
+        of filled is followed by one for the rest under `<request id>#2`, `#3`... (one new order per call, each as
+        idempotent); a filled outcome means the whole qty traded and its fills are booked.
         OrderRequestMismatch if the request id was used for other terms; InvalidOrder; UnknownInstrument
-    refresh_order(request_id, account) -> OrderOutcome                     UnknownOrder if never placed
+    refresh_order(request_id, account) -> OrderOutcome    its latest order (follow-ups too); UnknownOrder if never placed
     client_order_id_for(request_id) -> str
     register_journal_matcher(fn)     fn(BrokerJournal) -> JournalMatch(partner_id, request_id=None) | None:
         says which partner a JNLS/JNLC belongs to; matched journals post against partner:<id>:pending-mint:<SYM>

@@ -145,6 +145,8 @@ def test_an_order_cancelled_after_a_partial_fill_is_followed_by_one_for_the_rest
     again = place_order_for_request("mint-53", "AAPL", Decimal("10"), "buy", "alpaca-main")
     assert (again.broker_order_id, again.filled, again.newly_submitted) == (rest.broker_order_id, True, False)
     assert len(broker.requests("POST", ORDERS)) == 2
+    latest = refresh_order("mint-53", "alpaca-main")  # the follow-up, not the cancelled original
+    assert (latest.broker_order_id, latest.status, latest.filled_qty) == (rest.broker_order_id, "filled", Decimal("6"))
 
 
 def test_selling_shares_for_a_cash_redemption(alpaca_main, instruments, broker):
