@@ -16,7 +16,8 @@ from ledger import store
 from ledger.balances import balance
 from ledger.errors import DomainError
 from sandbox_broker import RunningSandbox, SandboxControl, start_sandbox
-from tests.issuance.support import OPS, connect_custody_to_sandbox, network_settings, token_contract
+from tests.issuance.support import (OPS, MonkeypatchedEnviron, connect_custody_to_sandbox, network_settings,
+                                    token_contract)
 
 pytestmark = pytest.mark.django_db
 TOKEN = 10**18
@@ -72,20 +73,12 @@ def broker(sandbox, token, monkeypatch, settings) -> SandboxControl:
     control = SandboxControl(sandbox.base_url)
     control.reset()
     control.set_fill_price(token.instrument.symbol, "100")
-    connect_custody_to_sandbox(sandbox.base_url, _Env(monkeypatch))
+    connect_custody_to_sandbox(sandbox.base_url, MonkeypatchedEnviron(monkeypatch))
     settings.CUSTODY_BROKER_MAX_ATTEMPTS = 2
     settings.CUSTODY_BROKER_BACKOFF_SECONDS = 0.05
     settings.CUSTODY_BROKER_MAX_BACKOFF_SECONDS = 0.1
     settings.CUSTODY_BROKER_TIMEOUT_SECONDS = 0.5
     return control
-
-
-class _Env:
-    def __init__(self, monkeypatch):
-        self.monkeypatch = monkeypatch
-
-    def __setitem__(self, name: str, value: str) -> None:
-        self.monkeypatch.setenv(name, value)
 
 
 @pytest.mark.parametrize("fault", [

@@ -11,6 +11,7 @@ from web3 import Web3
 from chain.artifacts import load_artifact
 from chain.tx import gas_params_from_head, sign_transaction
 from custody.models import Instrument
+from issuance import services
 from ledger import store
 from ledger.store import NewEvent, Posting
 from partners.services import onboard_partner
@@ -73,6 +74,16 @@ BROKER_KEY_ENV = "ISSUANCE_SANDBOX_KEY_ID"
 BROKER_SECRET_ENV = "ISSUANCE_SANDBOX_SECRET"
 
 
+class MonkeypatchedEnviron:
+    """os.environ as a mapping whose writes monkeypatch undoes after the test."""
+
+    def __init__(self, monkeypatch):
+        self.monkeypatch = monkeypatch
+
+    def __setitem__(self, name: str, value: str) -> None:
+        self.monkeypatch.setenv(name, value)
+
+
 def connect_custody_to_sandbox(base_url: str, environ) -> None:
     """Our custody account 'alpaca-main' at the sandbox broker, credentials in the environment (as in production)."""
     from custody.models import CustodyAccount
@@ -98,3 +109,19 @@ def ap_requests_mint(base_url: str, symbol: str, qty: str, wallet: str) -> dict:
                                             "APCA-API-SECRET-KEY": defaults.ap_secret_key})
     assert answer.status_code == 200, answer.text
     return answer.json()
+
+
+def rpc(w3, method, *params):
+    """An anvil JSON-RPC call (evm_snapshot, evm_revert, evm_mine...) that must succeed; its result."""
+    answer = w3.provider.make_request(method, list(params))
+    assert "error" not in answer, answer
+    return answer["result"]
+
+
+def minted(partner, token, keys, book_share_journal, qty="10"):
+    """A completed mint of `qty` shares' tokens to the partner's wallet, its shares journaled in first."""
+    request = services.request_mint(partner, token.instrument.symbol, qty, "anvil", keys.partner_wallet.address,
+                                    "partner:x")
+    book_share_journal(token.instrument.symbol, qty)
+    services.secure_shares(request.id, OPS)
+    return services.process_mint(request.id)

@@ -17,20 +17,10 @@ from ledger.balances import balance
 from sandbox_broker import RunningSandbox, SandboxControl, start_sandbox
 from sandbox_broker.state import SandboxSettings
 
-from .support import OPS, connect_custody_to_sandbox, transfer_tokens
+from .support import OPS, MonkeypatchedEnviron, connect_custody_to_sandbox, transfer_tokens
 
 pytestmark = pytest.mark.django_db
 TOKEN = 10**18
-
-
-class _Env:
-    """os.environ as a mapping whose writes monkeypatch undoes after the test."""
-
-    def __init__(self, monkeypatch):
-        self.monkeypatch = monkeypatch
-
-    def __setitem__(self, name: str, value: str) -> None:
-        self.monkeypatch.setenv(name, value)
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +35,7 @@ def broker(sandbox, token, monkeypatch) -> SandboxControl:
     control = SandboxControl(sandbox.base_url)
     control.reset()
     control.set_fill_price(token.instrument.symbol, "100")
-    connect_custody_to_sandbox(sandbox.base_url, _Env(monkeypatch))
+    connect_custody_to_sandbox(sandbox.base_url, MonkeypatchedEnviron(monkeypatch))
     return control
 
 

@@ -16,24 +16,10 @@ from issuance.models import ChainAlert, RedeemRequest
 from ledger import store
 from ledger.balances import balance
 
-from .support import OPS, funded_account, token_contract, transfer_tokens
+from .support import OPS, funded_account, minted, rpc, token_contract, transfer_tokens
 
 pytestmark = pytest.mark.django_db
 TOKEN = 10**18
-
-
-def rpc(w3, method, *params):
-    answer = w3.provider.make_request(method, list(params))
-    assert "error" not in answer, answer
-    return answer["result"]
-
-
-def minted(partner, token, keys, book_share_journal, qty="20"):
-    request = services.request_mint(partner, token.instrument.symbol, qty, "anvil", keys.partner_wallet.address,
-                                    "partner:x")
-    book_share_journal(token.instrument.symbol, qty)
-    services.secure_shares(request.id, OPS)
-    return services.process_mint(request.id)
 
 
 def signed_transfer(w3, sender, token: str, to: str, amount: int):
@@ -55,7 +41,7 @@ def mine_together(w3, *raw_txs: bytes) -> None:
 
 
 def test_a_deposit_reincluded_at_another_log_index_stays_one_redemption(partner, token, keys, w3, book_share_journal):
-    minted(partner, token, keys, book_share_journal)
+    minted(partner, token, keys, book_share_journal, "20")
     stranger = funded_account(w3)
     transfer_tokens(w3, keys.partner_wallet, token.contract_address, stranger.address, 7 * TOKEN)
     snapshot = rpc(w3, "evm_snapshot")

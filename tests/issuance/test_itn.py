@@ -15,20 +15,10 @@ from ledger.balances import balance
 from partners.services import set_broker_link
 from sandbox_broker import RunningSandbox, SandboxControl, start_sandbox
 
-from .support import OPS, ap_requests_mint, connect_custody_to_sandbox, transfer_tokens
+from .support import OPS, MonkeypatchedEnviron, ap_requests_mint, connect_custody_to_sandbox, transfer_tokens
 
 pytestmark = pytest.mark.django_db
 TOKEN = 10**18
-
-
-class _Env:
-    """os.environ as a mapping whose writes monkeypatch undoes after the test."""
-
-    def __init__(self, monkeypatch):
-        self.monkeypatch = monkeypatch
-
-    def __setitem__(self, name: str, value: str) -> None:
-        self.monkeypatch.setenv(name, value)
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +34,7 @@ def broker(sandbox, partner, token, monkeypatch) -> SandboxControl:
     control.reset()
     control.set_fill_price(token.instrument.symbol, "100")
     control.set_position(token.instrument.symbol, "50", account="ap")
-    connect_custody_to_sandbox(sandbox.base_url, _Env(monkeypatch))
+    connect_custody_to_sandbox(sandbox.base_url, MonkeypatchedEnviron(monkeypatch))
     set_broker_link(partner, broker_client_id="ap", custody_account="", actor=OPS)
     return control
 

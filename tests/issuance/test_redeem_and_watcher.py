@@ -12,18 +12,10 @@ from issuance.models import ChainAlert, ChainCursor, RedeemRequest
 from ledger import store
 from ledger.balances import balance
 
-from .support import OPS, funded_account, network_settings, token_contract, transfer_tokens
+from .support import OPS, funded_account, minted, network_settings, token_contract, transfer_tokens
 
 pytestmark = pytest.mark.django_db
 TOKEN = 10**18
-
-
-def minted(partner, token, keys, book_share_journal, qty="10"):
-    request = services.request_mint(partner, token.instrument.symbol, qty, "anvil", keys.partner_wallet.address,
-                                    "partner:x")
-    book_share_journal(token.instrument.symbol, qty)
-    services.secure_shares(request.id, OPS)
-    return services.process_mint(request.id)
 
 
 def test_tokens_sent_to_the_redemption_wallet_are_burned_and_the_shares_released(partner, token, keys, w3,

@@ -9,16 +9,10 @@ from issuance import services
 from issuance.models import ChainAlert, MintRequest
 from ledger.balances import balance
 
-from .support import OPS, network_settings, token_contract
+from .support import OPS, network_settings, rpc, token_contract
 
 pytestmark = pytest.mark.django_db
 TOKEN = 10**18
-
-
-def rpc(w3, method, *params):
-    answer = w3.provider.make_request(method, list(params))
-    assert "error" not in answer, answer
-    return answer["result"]
 
 
 def secured_mint(partner, token, keys, book_share_journal, qty="4"):
