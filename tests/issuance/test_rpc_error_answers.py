@@ -13,29 +13,17 @@ import requests
 from issuance import services, tasks
 from ledger import store
 
+from tests.conftest import http_status_server
+
 from .support import network_settings
 
 pytestmark = pytest.mark.django_db
 
 
-class ServiceUnavailable(BaseHTTPRequestHandler):
-    def do_POST(self):  # noqa: N802 - http.server's naming
-        self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        self.send_response(503)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture
 def unavailable_rpc_url() -> Iterator[str]:
-    server = HTTPServer(("127.0.0.1", 0), ServiceUnavailable)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    server.server_close()
+    with http_status_server(503) as url:
+        yield url
 
 
 def test_the_watcher_marks_a_network_answering_503_unavailable_instead_of_crashing(token, settings,

@@ -2,10 +2,8 @@
 from __future__ import annotations
 
 import socket
-import threading
 from collections.abc import Iterator
 from decimal import Decimal
-from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
@@ -15,6 +13,8 @@ from ledger import store
 from ledger.canonical import GENESIS_HASH, sha256_hex
 from reconciliation import services
 from reconciliation.models import Break, InstrumentResult, ReconciliationRun
+
+from tests.conftest import http_status_server
 
 from .conftest import NETWORK, network_settings
 
@@ -136,29 +136,10 @@ def test_an_rpc_node_that_does_not_answer_makes_the_run_incomplete_and_never_a_f
     assert chain["source_status"] == "unreachable" and chain["shares"] is None
 
 
-class ErrorStatusHandler(BaseHTTPRequestHandler):
-    """An RPC endpoint behind a proxy or rate limiter that answers every call with an HTTP error status."""
-
-    status = 503
-
-    def do_POST(self):  # noqa: N802 - http.server's naming
-        self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        self.send_response(self.status)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture(params=[429, 502, 503, 404])
 def error_status_url(request) -> Iterator[str]:
-    handler = type("Handler", (ErrorStatusHandler,), {"status": request.param})
-    server = HTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    server.server_close()
+    with http_status_server(request.param) as url:
+        yield url
 
 
 def test_an_rpc_node_answering_an_http_error_status_makes_the_run_incomplete(backed_token, settings,
