@@ -50,6 +50,19 @@ def process_pending() -> dict:
         services.poll_itn_mints()
     except DomainError as failure:
         log.info("ITN poll skipped: %s", failure)
-    mints = [process_mint(request_id) for request_id in services.pending_mint_ids()]
-    redeems = [process_redeem(redeem_id) for redeem_id in services.pending_redeem_ids()]
-    return {"mints": len(mints), "redeems": len(redeems)}
+    mints = [_isolated(process_mint, "mint", request_id) for request_id in services.pending_mint_ids()]
+    redeems = [_isolated(process_redeem, "redeem", redeem_id) for redeem_id in services.pending_redeem_ids()]
+    return {"mints": len(mints), "redeems": len(redeems), "failed": (mints + redeems).count(FAILED)}
+
+
+FAILED = "failed"
+
+
+def _isolated(step, kind: str, item_id: str) -> str:
+    """Run one item's step; an unexpected error is logged and counted, so one broken request cannot stall every
+    later mint and redemption on every beat."""
+    try:
+        return step(item_id)
+    except Exception:
+        log.exception("%s %s failed unexpectedly; the other pending items go on", kind, item_id)
+        return FAILED

@@ -88,3 +88,27 @@ def test_a_redemption_step_meeting_a_503_node_is_left_for_the_next_run_not_crash
     flaky_proxy["down_for"] = {"eth_blockNumber"}
 
     assert tasks.process_redeem(redeem.id) == "held: chain_unavailable"
+
+
+def test_one_mint_failing_unexpectedly_does_not_stop_the_mints_and_redemptions_after_it(monkeypatch, caplog):
+    attempted = []
+
+    def process_mint(request_id, **kwargs):
+        attempted.append(request_id)
+        if request_id == "mint-oldest":
+            raise ValueError("a bug in one request")
+        return type("Mint", (), {"status": "completed"})()
+
+    def process_redeem(redeem_id, **kwargs):
+        attempted.append(redeem_id)
+        return type("Redeem", (), {"status": "completed"})()
+
+    monkeypatch.setattr(services, "poll_itn_mints", lambda: ([], []))
+    monkeypatch.setattr(services, "pending_mint_ids", lambda: ["mint-oldest", "mint-next"])
+    monkeypatch.setattr(services, "pending_redeem_ids", lambda: ["redeem-1"])
+    monkeypatch.setattr(services, "process_mint", process_mint)
+    monkeypatch.setattr(services, "process_redeem", process_redeem)
+
+    assert tasks.process_pending() == {"mints": 2, "redeems": 1, "failed": 1}
+    assert attempted == ["mint-oldest", "mint-next", "redeem-1"]
+    assert "mint-oldest" in caplog.text
