@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from urllib.parse import urlsplit
 
 import requests
 from web3 import HTTPProvider, Web3
@@ -26,12 +27,21 @@ def connect(rpc_url: str, timeout_seconds: float = 10.0) -> Web3:
     return Web3(HTTPProvider(rpc_url, request_kwargs={"timeout": timeout_seconds}))
 
 
+def public_endpoint(rpc_url: str) -> str:
+    """scheme://host[:port] only: hosted providers put the API key in the path or query (Infura's /v3/<key>),
+    and the message of a chain error ends up in logs, ledger events and break details."""
+    parts = urlsplit(rpc_url)
+    host = parts.hostname or "?"
+    return f"{parts.scheme}://{host}:{parts.port}" if parts.port else f"{parts.scheme}://{host}"
+
+
 @contextmanager
 def unreachable_as_chain_unavailable(w3: Web3) -> Iterator[None]:
-    """Re-raise transport failures and HTTP error statuses as ChainUnavailable naming the endpoint; JSON-RPC
-    error answers pass through."""
+    """Re-raise transport failures and HTTP error statuses as ChainUnavailable naming the endpoint's host and the
+    failure's class; the failure's own text is left to the chained cause because requests embeds the full URL in
+    it. JSON-RPC error answers pass through."""
     try:
         yield
     except UNREACHABLE_ERRORS as failure:
-        endpoint = getattr(w3.provider, "endpoint_uri", repr(w3.provider))
-        raise ChainUnavailable(f"RPC endpoint {endpoint} unreachable: {failure}") from failure
+        endpoint = public_endpoint(str(getattr(w3.provider, "endpoint_uri", "") or ""))
+        raise ChainUnavailable(f"RPC endpoint {endpoint} unreachable: {type(failure).__name__}") from failure

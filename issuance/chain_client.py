@@ -13,7 +13,7 @@ from django.conf import settings
 from web3 import Web3
 
 from chain.errors import ChainUnavailable
-from chain.rpc import connect, unreachable_as_chain_unavailable
+from chain.rpc import connect, public_endpoint, unreachable_as_chain_unavailable
 
 from .errors import UnknownNetwork
 
@@ -61,7 +61,7 @@ def web3_for(net: Network) -> Web3:
         with unreachable_as_chain_unavailable(client):
             actual = client.eth.chain_id
         if actual != net.chain_id:
-            raise ChainUnavailable(f"{net.rpc_url} serves chain id {actual}, network {net.name} expects {net.chain_id}")
+            raise ChainUnavailable(f"{public_endpoint(net.rpc_url)} serves chain id {actual}, network {net.name} expects {net.chain_id}")
         _clients[net.rpc_url] = client
     return client
 

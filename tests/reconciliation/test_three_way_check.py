@@ -1,6 +1,7 @@
 """The nightly three-way check end to end on anvil and the sandbox broker: custody, on-chain supply, ledger."""
 from __future__ import annotations
 
+import json
 import socket
 from collections.abc import Iterator
 from decimal import Decimal
@@ -11,6 +12,7 @@ from issuance import services as issuance
 from issuance.models import MintRequest
 from ledger import store
 from ledger.canonical import GENESIS_HASH, sha256_hex
+from ledger.models import Event
 from reconciliation import services
 from reconciliation.models import Break, InstrumentResult, ReconciliationRun
 
@@ -134,6 +136,22 @@ def test_an_rpc_node_that_does_not_answer_makes_the_run_incomplete_and_never_a_f
     assert not Break.objects.filter(symbol=backed_token.symbol).exists()
     chain = InstrumentResult.objects.get(run_id=result.run_id).supply_by_network[NETWORK]
     assert chain["source_status"] == "unreachable" and chain["shares"] is None
+
+
+def test_an_rpc_provider_key_in_the_url_path_never_reaches_the_ledger_or_a_break(backed_token, settings):
+    key = "INFURAKEY0123456789abcdef"
+    settings.CHAIN_NETWORKS = network_settings(f"{closed_port_url()}/v3/{key}?token={key}")
+    head = Event.objects.order_by("-position").values_list("position", flat=True).first() or 0
+
+    result = services.run_reconciliation([backed_token.symbol])
+
+    assert result.status == "incomplete"
+    appended = list(Event.objects.filter(position__gt=head).values_list("payload", "metadata"))
+    assert appended and all(key not in json.dumps(payload) + json.dumps(metadata) for payload, metadata in appended)
+    sources = {e.payload["source"]: e.payload for e in store.read_stream("reconciliation_run", result.run_id)
+               if e.event_type == "source_fetched"}
+    assert sources[f"chain:{NETWORK}"]["detail"].startswith("RPC endpoint http://127.0.0.1:")
+    assert all(key not in detail for detail in Break.objects.values_list("detail", flat=True))
 
 
 @pytest.fixture(params=[429, 502, 503, 404])
