@@ -71,3 +71,14 @@ def test_the_docs_page_loads_swagger_ui_from_this_server(client):
     asset = client.get("/api/docs/assets/swagger-ui-bundle.js")
     assert asset.status_code == 200 and asset["Content-Type"] in ("text/javascript", "application/javascript")
     assert client.get("/api/docs/assets/../../settings.py").status_code == 404
+
+
+def test_an_expiry_beyond_ten_years_is_refused_in_one_line_and_no_key_is_stored(db, unique):
+    call_command("create_partner", "--name", f"Far Future {unique}", stdout=io.StringIO())
+    keys_before = ApiKey.objects.count()
+
+    with pytest.raises(CommandError, match="999999999 is not between 1 and 3650 days"):
+        call_command("create_api_key", "--partner", f"far-future-{unique}", "--expires-in-days", "999999999",
+                     stdout=io.StringIO())
+
+    assert ApiKey.objects.count() == keys_before

@@ -9,7 +9,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import connection
 from django.urls import reverse
 
@@ -180,3 +180,13 @@ def test_verify_ledger_without_anchor_settings_checks_only_the_chain(settings, b
     out = io.StringIO()
     call_command("verify_ledger", "--no-progress", stdout=out)
     assert out.getvalue().startswith("ledger OK") and "anchor" not in out.getvalue()
+
+
+def test_anchor_ledger_with_the_rpc_down_says_so_in_one_line_and_records_nothing(anchor_settings, booked, settings):
+    settings.LEDGER_ANCHOR_RPC_URL = "http://127.0.0.1:9"  # nothing listens on the discard port
+    head = store.head_position()
+
+    with pytest.raises(CommandError, match="^anchor_ledger NOT done: chain_unavailable: "):
+        call_command("anchor_ledger", stdout=io.StringIO())
+
+    assert store.head_position() == head

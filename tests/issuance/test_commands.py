@@ -34,3 +34,9 @@ def test_a_refused_command_says_why_in_one_line(keys):
         call_command("deploy_token", "--symbol", "NOPE", "--network", "anvil")
     assert str(refused.value).startswith("unknown_instrument: ")
     assert refused.value.returncode == 1
+
+
+@pytest.mark.parametrize("command", [["process_mints", "--no-itn"], ["run_payout", "--run", "x"]])
+def test_a_wait_that_is_not_a_number_is_a_usage_error_not_a_traceback(command):
+    with pytest.raises(CommandError, match="'abc' is not a number of seconds"):
+        call_command(*command, "--wait", "abc", stdout=io.StringIO())

@@ -247,3 +247,19 @@ def test_export_of_a_later_period_links_to_the_event_before_it(recorded, tmp_pat
     assert header["event_count"] == len(lines) - 1
     assert lines[1]["prev_hash"] == header["prev_hash"]
     assert lines[-1]["hash"] == recorded.hash
+
+
+def test_verify_ledger_from_past_the_head_is_a_usage_error_not_a_broken_ledger(unique):
+    store.append("journal", unique, [transfer("shares_received", f"custody:alpaca:{unique}", "equity:opening", "1")],
+                 metadata=ACTOR)
+    past = store.head_position() + 10
+
+    with pytest.raises(CommandError, match=f"^--from {past} is past the head {past - 10}$"):
+        call_command("verify_ledger", "--no-progress", "--from", str(past), stderr=io.StringIO())
+
+
+def test_export_ledger_to_a_missing_directory_is_one_line_not_a_traceback(tmp_path):
+    out = tmp_path / "no" / "such" / "dir" / "x.jsonl"
+    with pytest.raises(CommandError, match="^export NOT completed: cannot write .*No such file or directory"):
+        call_command("export_ledger", "--from", "2026-01-01", "--to", "2026-01-02", str(out))
+    assert not out.parent.exists()

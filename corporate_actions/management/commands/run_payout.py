@@ -1,6 +1,5 @@
-from decimal import Decimal
-
 from corporate_actions.services import run_payout
+from issuance.management.commands._base import wait_seconds
 
 from ._base import CorporateActionsCommand
 
@@ -11,7 +10,7 @@ class Command(CorporateActionsCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--run", required=True)
-        parser.add_argument("--wait", type=Decimal, default=None, help="seconds to wait for receipts (default: setting)")
+        parser.add_argument("--wait", type=wait_seconds, default=None, help="seconds to wait for receipts (default: setting)")
 
     def handle(self, *args, run, wait, **options):
         result = run_payout(run, wait_seconds=wait)

@@ -1,8 +1,6 @@
-from decimal import Decimal
-
 from issuance import services
 
-from ._base import IssuanceCommand
+from ._base import IssuanceCommand, wait_seconds
 
 
 class Command(IssuanceCommand):
@@ -10,7 +8,7 @@ class Command(IssuanceCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--request", default=None, help="only this mint request id")
-        parser.add_argument("--wait", type=Decimal, default=None, help="seconds to wait for receipts (default: setting)")
+        parser.add_argument("--wait", type=wait_seconds, default=None, help="seconds to wait for receipts (default: setting)")
         parser.add_argument("--no-itn", action="store_true", help="do not poll the broker for ITN mint requests")
 
     def handle(self, *args, request, wait, no_itn, **options):

@@ -34,6 +34,8 @@ class Command(BaseCommand):
                     header = export(handle, start, end)
         except DomainError as damage:  # e.g. a posting of no event: the log itself is damaged
             raise CommandError(f"export NOT completed ({out} is incomplete): {damage.message}; run verify_ledger") from None
+        except OSError as failure:  # no such directory, no permission, disk full
+            raise CommandError(f"export NOT completed: cannot write {out}: {failure.strerror}") from None
         self.stderr.write(
             f"exported {header['event_count']} events (positions {header['first_position']}..{header['last_position']})"
             f" to {out}; verify with: python3 tools/verify_export.py {out}"

@@ -4,6 +4,7 @@ from concurrent.futures.process import BrokenProcessPool
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
+from ledger.store import head_position
 from ledger.verify import usable_cores, verify
 
 
@@ -21,6 +22,9 @@ class Command(BaseCommand):
     def handle(self, *args, from_position, to_position, workers, no_progress, **options):
         if workers < 1:
             raise CommandError("--workers must be at least 1")
+        head = head_position()
+        if from_position > max(head, 1):  # a mistyped range, not a missing event: say so, not "BROKEN"
+            raise CommandError(f"--from {from_position} is past the head {head}")
         try:
             with tqdm(unit="ev", disable=no_progress or not sys.stderr.isatty(), file=sys.stderr) as bar:
                 result = verify(from_position, to_position, progress=bar.update, workers=workers)
