@@ -39,14 +39,34 @@ def scope_lock(symbols: Sequence[str] | None) -> Iterator[None]:
                 take, release, params = _lock_sql(key, shared)
                 cursor.execute(take, params)
                 if not cursor.fetchone()[0]:
-                    what = "all instruments" if key == "all" else key
-                    raise RunAlreadyInProgress(f"a reconciliation covering {what} is already running")
+                    raise RunAlreadyInProgress(_holder(key, shared))
                 held.append((release, params))
         yield
     finally:
         with connection.cursor() as cursor:
             for release, params in reversed(held):
                 cursor.execute(release, params)
+
+
+def _holder(key: str, shared: bool) -> str:
+    """Which run holds the lock we could not take: "all" taken exclusively fails for a full run and for any
+    partial run alike, and a caller deciding whether to wait needs to know which."""
+    if key != "all":
+        return f"a reconciliation covering {key} is already running"
+    if shared or full_run_running():
+        return "a reconciliation covering all instruments is already running"
+    return "a reconciliation of some instruments is already running; a run of all instruments must wait for it"
+
+
+def full_run_running() -> bool:
+    """Whether a run over all instruments holds its lock now: only its exclusive hold refuses a shared one."""
+    take, release, params = _lock_sql("all", shared=True)
+    with connection.cursor() as cursor:
+        cursor.execute(take, params)
+        if not cursor.fetchone()[0]:
+            return True
+        cursor.execute(release, params)
+    return False
 
 
 def check_scope_free(symbols: Sequence[str] | None) -> None:

@@ -8,9 +8,13 @@ from datetime import datetime
 from celery import shared_task
 
 from .errors import RunAlreadyInProgress
+from .locks import full_run_running
 from .runs import RunResult, run_reconciliation
 
 log = logging.getLogger(__name__)
+
+NIGHTLY_RETRY_SECONDS = 10 * 60
+NIGHTLY_MAX_RETRIES = 5 * 3600 // NIGHTLY_RETRY_SECONDS  # the last retry starts well within the 6-hour expiry
 
 
 def summary(result: RunResult) -> dict:
@@ -20,14 +24,23 @@ def summary(result: RunResult) -> dict:
             "events_sha256": result.events_sha256}
 
 
-@shared_task
-def run_nightly_reconciliation() -> dict:
-    """Reconcile every instrument. A run still going from an earlier trigger wins; this one is skipped."""
+@shared_task(bind=True)
+def run_nightly_reconciliation(self) -> dict:
+    """Reconcile every instrument. A full run still going from an earlier trigger covers tonight: this one is
+    skipped. A run over some instruments only delays it: it is retried until that run ends, so the night is
+    not lost to an on-demand run that happened to be going at the scheduled time."""
     try:
         return summary(run_reconciliation(actor="system:beat"))
     except RunAlreadyInProgress as busy:
-        log.warning("nightly reconciliation skipped: %s", busy.message)
-        return {"skipped": busy.message}
+        if full_run_running():
+            log.warning("nightly reconciliation skipped: %s", busy.message)
+            return {"skipped": busy.message}
+        if self.request.retries >= NIGHTLY_MAX_RETRIES:
+            log.error("nightly reconciliation NOT run tonight, still blocked after %s retries: %s",
+                      self.request.retries, busy.message)
+            return {"skipped": busy.message}
+        log.info("nightly reconciliation retrying in %ss: %s", NIGHTLY_RETRY_SECONDS, busy.message)
+        raise self.retry(countdown=NIGHTLY_RETRY_SECONDS, max_retries=NIGHTLY_MAX_RETRIES) from busy
 
 
 @shared_task

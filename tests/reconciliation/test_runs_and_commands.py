@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import psycopg
 import pytest
+from celery.exceptions import Retry
 from django.core.management import call_command
 from django.utils import timezone
 
@@ -16,6 +17,7 @@ from reconciliation import services
 from reconciliation.errors import RunAlreadyInProgress
 from reconciliation.locks import NAMESPACE
 from reconciliation.models import Break, ReconciliationRun
+from reconciliation.tasks import NIGHTLY_MAX_RETRIES, NIGHTLY_RETRY_SECONDS, run_nightly_reconciliation
 from tests.conftest import database_url_from_settings
 
 from .conftest import NETWORK, network_settings
@@ -58,6 +60,32 @@ def test_a_full_run_excludes_partial_runs_and_partial_runs_exclude_a_full_one(ba
     with pytest.raises(RunAlreadyInProgress):
         services.run_reconciliation()
     assert services.run_reconciliation([backed_token.symbol]).clean  # disjoint instruments run side by side
+
+
+def test_the_nightly_run_waits_for_a_partial_run_instead_of_dropping_the_night(other_process, monkeypatch):
+    hold(other_process, "all", shared=True)  # an on-demand run over one instrument, going at 02:00
+    hold(other_process, "OTHER")
+    retries = []
+
+    def retry(**options):
+        retries.append(options)
+        return Retry("a partial run holds the lock", when=options["countdown"])
+
+    monkeypatch.setattr(run_nightly_reconciliation, "retry", retry)
+
+    with pytest.raises(RunAlreadyInProgress, match="^a reconciliation of some instruments is already running"):
+        services.run_reconciliation()
+    assert run_nightly_reconciliation.apply().state == "RETRY"
+    assert retries == [{"countdown": NIGHTLY_RETRY_SECONDS, "max_retries": NIGHTLY_MAX_RETRIES}]
+    assert NIGHTLY_RETRY_SECONDS * (NIGHTLY_MAX_RETRIES + 1) < 6 * 3600  # the beat entry's expiry
+
+
+def test_the_nightly_run_is_skipped_only_when_a_full_run_is_going(other_process):
+    hold(other_process, "all")
+
+    outcome = run_nightly_reconciliation.apply()
+
+    assert outcome.get() == {"skipped": "a reconciliation covering all instruments is already running"}
 
 
 def test_reconcile_prints_one_line_per_instrument_and_exits_0_when_clean(backed_token, capsys):
