@@ -6,8 +6,8 @@ of anything up to that position changes the hash stored there and no longer matc
 
 An anchor is published first and recorded afterwards (`ledger_anchored` event, stream `ledger_anchor`), so the
 record itself is covered by the next anchor. If the process dies between the two, the anchor is still on chain
-and `verify_anchor` (which reads the contract, not our record) still checks it; the next run anchors a later
-position.
+and `verify_anchor` (which reads the contract, not our record) still checks it; the next run finds the
+contract's latest anchor unrecorded and records it from the contract's `Anchored` log.
 """
 from __future__ import annotations
 
@@ -113,6 +113,8 @@ def anchor_head(
     latest_position = on_chain.position if on_chain else 0
     with unreachable_as_chain_unavailable(w3):
         chain_id = w3.eth.chain_id
+    if on_chain is not None and _published_but_not_recorded(chain_id, contract.address, on_chain):
+        return _record_published(w3, contract, on_chain, chain_id, network, actor)
     if latest_position >= position:
         raise NothingToAnchor(f"contract already anchors position {latest_position}; ledger head is {position}")
     if not Event.objects.filter(position__gt=latest_position).exclude(event_type=ANCHORED_EVENT_TYPE).exists():
@@ -132,25 +134,76 @@ def anchor_head(
     if receipt["status"] != 1:
         raise AnchorFailed(f"anchor tx {signed.tx_hash} reverted (signer {signer.address} not the owner, or position not advancing)")
 
+    return _record(position, head_hash, chain_id, network, contract.address, signed.tx_hash, receipt["blockNumber"],
+                   "0x" + bytes(receipt["blockHash"]).hex(), signer.address, actor)
+
+
+def _record(position: int, head_hash: str, chain_id: int, network: str | None, contract: str, tx_hash: str,
+            block_number: int, block_hash: str, signer: str, actor: str) -> AnchorResult:
     payload = {
         "position": position,
         "head_hash": head_hash,
         "chain_id": chain_id,
         "network": network,
-        "contract": contract.address,
-        "tx_hash": signed.tx_hash,
-        "block_number": receipt["blockNumber"],
-        "block_hash": "0x" + bytes(receipt["blockHash"]).hex(),
-        "signer": signer.address,
+        "contract": contract,
+        "tx_hash": tx_hash,
+        "block_number": block_number,
+        "block_hash": block_hash,
+        "signer": signer,
     }
     recorded = store.append(
-        ANCHOR_STREAM_TYPE, anchor_stream_id(chain_id, contract.address),
+        ANCHOR_STREAM_TYPE, anchor_stream_id(chain_id, contract),
         [store.NewEvent(ANCHORED_EVENT_TYPE, payload)],
         metadata={"actor": actor},
-        idempotency_key=f"ledger_anchor:{chain_id}:{contract.address}:{position}",
+        idempotency_key=f"ledger_anchor:{chain_id}:{contract}:{position}",
     )
-    return AnchorResult(position, head_hash, chain_id, contract.address, signed.tx_hash, receipt["blockNumber"],
-                        recorded.last_position)
+    return AnchorResult(position, head_hash, chain_id, contract, tx_hash, block_number, recorded.last_position)
+
+
+def _published_but_not_recorded(chain_id: int, contract: str, on_chain: OnChainAnchor) -> bool:
+    """The contract's latest anchor covers an event this ledger holds, but no `ledger_anchored` records it: the
+    process died after the anchor was mined and before the record was appended. (An anchor whose hash the
+    ledger does not hold is not ours to record; verify_anchor reports it.)"""
+    ledger_hash = Event.objects.filter(position=on_chain.position).values_list("hash", flat=True).first()
+    if ledger_hash != on_chain.head_hash:
+        return False
+    return not Event.objects.filter(
+        stream_type=ANCHOR_STREAM_TYPE, stream_id=anchor_stream_id(chain_id, contract),
+        event_type=ANCHORED_EVENT_TYPE, payload__position=on_chain.position,
+    ).exists()
+
+
+def _record_published(w3: Web3, contract, on_chain: OnChainAnchor, chain_id: int, network: str | None,
+                      actor: str) -> AnchorResult:
+    """Record an anchor already on chain from its `Anchored` log and transaction, as if this run had sent it."""
+    log = _anchored_log(w3, contract, on_chain)
+    with unreachable_as_chain_unavailable(w3):
+        signer = w3.eth.get_transaction(log["transactionHash"])["from"]
+    return _record(on_chain.position, on_chain.head_hash, chain_id, network, contract.address,
+                   "0x" + bytes(log["transactionHash"]).hex(), log["blockNumber"],
+                   "0x" + bytes(log["blockHash"]).hex(), signer, actor)
+
+
+def _anchored_log(w3: Web3, contract, on_chain: OnChainAnchor):
+    """The `Anchored` log of the contract's latest anchor. Its position is not an indexed topic, but the
+    contract stores the anchor's block timestamp and timestamps never decrease: a binary search finds the first
+    block of that second, and the log is in it or in the few blocks sharing its timestamp."""
+    with unreachable_as_chain_unavailable(w3):
+        head = w3.eth.block_number
+        low, high = 0, head
+        while low < high:
+            middle = (low + high) // 2
+            if w3.eth.get_block(middle)["timestamp"] < on_chain.timestamp:
+                low = middle + 1
+            else:
+                high = middle
+        last = low
+        while last < head and w3.eth.get_block(last + 1)["timestamp"] == on_chain.timestamp:
+            last += 1
+        for log in contract.events.Anchored().get_logs(from_block=low, to_block=last):
+            if log["args"]["position"] == on_chain.position:
+                return log
+    raise ChainReadFailed(f"no Anchored log of position {on_chain.position} at {contract.address}")
 
 
 def read_anchor(w3: Web3, anchor_contract: str) -> OnChainAnchor | None:

@@ -70,6 +70,31 @@ def test_nothing_is_anchored_twice_when_only_the_anchor_record_was_appended(anch
     assert anchor_head(anchor_setup.w3, anchor_setup.owner, anchor_setup.contract).position == store.head_position() - 1
 
 
+def test_a_rerun_after_a_crash_between_publishing_and_recording_records_the_published_anchor_once(
+        anchor_setup, booked, monkeypatch):
+    def crash(*args, **kwargs):
+        raise RuntimeError("worker killed after the anchor tx was mined")
+
+    with monkeypatch.context() as crashing:
+        crashing.setattr(store, "append", crash)
+        with pytest.raises(RuntimeError):
+            anchor_head(anchor_setup.w3, anchor_setup.owner, anchor_setup.contract, network="anvil")
+    published = read_anchor(anchor_setup.w3, anchor_setup.contract)
+    assert published.position == booked.position and not Event.objects.filter(
+        event_type="ledger_anchored", payload__contract=anchor_setup.contract).exists()
+
+    recovered = anchor_head(anchor_setup.w3, anchor_setup.owner, anchor_setup.contract, network="anvil")
+    with pytest.raises(NothingToAnchor):
+        anchor_head(anchor_setup.w3, anchor_setup.owner, anchor_setup.contract, network="anvil")
+
+    record = Event.objects.get(event_type="ledger_anchored", payload__contract=anchor_setup.contract)
+    transaction = anchor_setup.w3.eth.get_transaction(recovered.tx_hash)
+    assert record.position == recovered.event_position and transaction["to"] == anchor_setup.contract
+    assert record.payload == {
+        "position": booked.position, "head_hash": booked.hash, "chain_id": 31337, "network": "anvil",
+        "contract": anchor_setup.contract, "tx_hash": recovered.tx_hash, "block_number": transaction["blockNumber"],
+        "block_hash": "0x" + bytes(transaction["blockHash"]).hex(), "signer": anchor_setup.owner.address,
+    }
 def test_a_payload_altered_after_the_anchor_fails_verification(anchor_setup, booked):
     anchored = anchor_head(anchor_setup.w3, anchor_setup.owner, anchor_setup.contract)
     with connection.cursor() as cursor:  # a database superuser switches the guard off and edits
