@@ -103,7 +103,8 @@ def anchor_head(
     w3: Web3, signer: LocalAccount, anchor_contract: str, *, network: str | None = None, actor: str = ANCHOR_ACTOR
 ) -> AnchorResult:
     """Publish the current head (position, hash) through LedgerAnchor.anchor, wait for it to be mined, and
-    record it as a `ledger_anchored` event. Raises NothingToAnchor when there is nothing new to cover."""
+    record it as a `ledger_anchored` event. Raises NothingToAnchor when there is nothing new to cover. An anchor
+    an earlier run published but died before recording is recorded instead (the next run anchors the rest)."""
     contract = _contract(w3, anchor_contract)
     head = Event.objects.order_by("-position").values_list("position", "hash").first()
     if head is None:
