@@ -1,5 +1,9 @@
 from . import metrics
 
+# Any client can send any method name: one series per invented name would let anonymous requests grow /metrics
+# without bound, so methods outside this set are counted as "other".
+COUNTED_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
 
 class RequestMetricsMiddleware:
     """Counts every response by method and status class for /metrics."""
@@ -9,5 +13,6 @@ class RequestMetricsMiddleware:
 
     def __call__(self, request):
         response = self.get_response(request)
-        metrics.count(metrics.HTTP_KEY, f"{request.method} {response.status_code}")
+        method = request.method if request.method in COUNTED_METHODS else "other"
+        metrics.count(metrics.HTTP_KEY, f"{method} {response.status_code}")
         return response
