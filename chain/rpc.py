@@ -35,13 +35,20 @@ def public_endpoint(rpc_url: str) -> str:
     return f"{parts.scheme}://{host}:{parts.port}" if parts.port else f"{parts.scheme}://{host}"
 
 
+def _reason(failure: Exception) -> str:
+    """The failure's class, and the HTTP status when the node answered one (a 429 calls for a different fix
+    than a refused connection)."""
+    status = getattr(getattr(failure, "response", None), "status_code", None)
+    return f"{type(failure).__name__} {status}" if status else type(failure).__name__
+
+
 @contextmanager
 def unreachable_as_chain_unavailable(w3: Web3) -> Iterator[None]:
     """Re-raise transport failures and HTTP error statuses as ChainUnavailable naming the endpoint's host and the
-    failure's class; the failure's own text is left to the chained cause because requests embeds the full URL in
-    it. JSON-RPC error answers pass through."""
+    failure's class (and status); the failure's own text is left to the chained cause because requests embeds
+    the full URL in it. JSON-RPC error answers pass through."""
     try:
         yield
     except UNREACHABLE_ERRORS as failure:
         endpoint = public_endpoint(str(getattr(w3.provider, "endpoint_uri", "") or ""))
-        raise ChainUnavailable(f"RPC endpoint {endpoint} unreachable: {type(failure).__name__}") from failure
+        raise ChainUnavailable(f"RPC endpoint {endpoint} unreachable: {_reason(failure)}") from failure
