@@ -8,8 +8,6 @@ import uuid
 
 import pytest
 
-from ledger import store
-from ledger.store import NewEvent
 from ops import metrics
 from ops.logging import JsonFormatter, RedactSecretsFilter, redact
 
