@@ -302,12 +302,23 @@ def test_a_cancel_racing_with_a_change_to_the_mint_is_409_stale_expected_version
     operations.start()
     assert secured.wait(30)
     partner.start()
-    time.sleep(1)  # the cancel reads the mint as approved, then waits for the ledger's append lock
+    _wait_for_a_blocked_advisory_lock()  # the cancel read the mint as approved and waits for the append lock
     release.set()
     operations.join(30)
     partner.join(30)
     expect(responses[0], 409, "stale_expected_version")
     assert alice.api.get(f"/api/v1/mint-requests/{mint['id']}").json()["status"] == "secured"
+
+
+def _wait_for_a_blocked_advisory_lock(seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
+            if cursor.fetchone()[0]:
+                return
+        time.sleep(0.01)
+    raise AssertionError(f"nobody waited for an advisory lock within {seconds} s")
 
 
 def test_proof_of_reserves_problems(client, token):
