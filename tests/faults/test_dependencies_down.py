@@ -16,8 +16,7 @@ from ledger import store
 from ledger.balances import balance
 from ledger.errors import DomainError
 from sandbox_broker import RunningSandbox, SandboxControl, start_sandbox
-from tests.issuance.support import (OPS, MonkeypatchedEnviron, connect_custody_to_sandbox, network_settings,
-                                    token_contract)
+from tests.issuance.support import OPS, network_settings, sandbox_broker_for, token_contract
 
 pytestmark = pytest.mark.django_db
 TOKEN = 10**18
@@ -70,10 +69,7 @@ def sandbox(tmp_path_factory) -> Iterator[RunningSandbox]:
 
 @pytest.fixture
 def broker(sandbox, token, monkeypatch, settings) -> SandboxControl:
-    control = SandboxControl(sandbox.base_url)
-    control.reset()
-    control.set_fill_price(token.instrument.symbol, "100")
-    connect_custody_to_sandbox(sandbox.base_url, MonkeypatchedEnviron(monkeypatch))
+    control = sandbox_broker_for(sandbox.base_url, token.instrument.symbol, monkeypatch)
     settings.CUSTODY_BROKER_MAX_ATTEMPTS = 2
     settings.CUSTODY_BROKER_BACKOFF_SECONDS = 0.05
     settings.CUSTODY_BROKER_MAX_BACKOFF_SECONDS = 0.1

@@ -23,6 +23,7 @@ from custody.models import Instrument
 from issuance.models import TokenDeployment
 from issuance.services import deploy_token
 from ledger import store
+from sandbox_broker import RunningSandbox, start_sandbox
 
 from .support import OPS, funded_account, make_instrument, make_partner, network_settings
 
@@ -108,3 +109,11 @@ def book_share_journal() -> BookShareJournal:
         store.append("journal", activity["id"], [event], metadata=SYNC_METADATA)
 
     return book
+
+
+@pytest.fixture(scope="module")
+def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSandbox]:
+    """An Alpaca-compatible broker of our own for the test module (see sandbox_broker)."""
+    running = start_sandbox(tmp_path_factory.mktemp("broker") / "broker.json")
+    yield running
+    running.stop()

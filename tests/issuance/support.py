@@ -15,6 +15,7 @@ from issuance import services
 from ledger import store
 from ledger.store import NewEvent, Posting
 from partners.services import onboard_partner
+from sandbox_broker import SandboxControl
 
 OPS = "user:test-ops"
 
@@ -82,6 +83,15 @@ class MonkeypatchedEnviron:
 
     def __setitem__(self, name: str, value: str) -> None:
         self.monkeypatch.setenv(name, value)
+
+
+def sandbox_broker_for(base_url: str, symbol: str, monkeypatch) -> SandboxControl:
+    """The sandbox broker, reset, filling `symbol` at 100, with our custody account 'alpaca-main' connected to it."""
+    control = SandboxControl(base_url)
+    control.reset()
+    control.set_fill_price(symbol, "100")
+    connect_custody_to_sandbox(base_url, MonkeypatchedEnviron(monkeypatch))
+    return control
 
 
 def connect_custody_to_sandbox(base_url: str, environ) -> None:

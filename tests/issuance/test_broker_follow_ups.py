@@ -3,7 +3,6 @@ after a partial fill, a day order that expired) is followed by an order for the 
 wait forever on an order that will never fill."""
 from __future__ import annotations
 
-from collections.abc import Iterator
 from decimal import Decimal
 
 import pytest
@@ -14,28 +13,18 @@ from issuance import services
 from issuance.errors import SharesPending
 from issuance.models import MintRequest, RedeemRequest
 from ledger.balances import balance
-from sandbox_broker import RunningSandbox, SandboxControl, start_sandbox
+from sandbox_broker import RunningSandbox, SandboxControl
 from sandbox_broker.state import SandboxSettings
 
-from .support import OPS, MonkeypatchedEnviron, connect_custody_to_sandbox, transfer_tokens
+from .support import OPS, sandbox_broker_for, transfer_tokens
 
 pytestmark = pytest.mark.django_db
 TOKEN = 10**18
 
 
-@pytest.fixture(scope="module")
-def sandbox(tmp_path_factory) -> Iterator[RunningSandbox]:
-    running = start_sandbox(tmp_path_factory.mktemp("follow-up-broker") / "broker.json")
-    yield running
-    running.stop()
-
-
 @pytest.fixture
 def broker(sandbox, token, monkeypatch) -> SandboxControl:
-    control = SandboxControl(sandbox.base_url)
-    control.reset()
-    control.set_fill_price(token.instrument.symbol, "100")
-    connect_custody_to_sandbox(sandbox.base_url, MonkeypatchedEnviron(monkeypatch))
+    control = sandbox_broker_for(sandbox.base_url, token.instrument.symbol, monkeypatch)
     return control
 
 

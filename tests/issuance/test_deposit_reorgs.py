@@ -61,15 +61,21 @@ def test_a_deposit_reincluded_at_another_log_index_stays_one_redemption(partner,
     assert list(RedeemRequest.objects.filter(deposit_tx_hash=deposit.tx_hash)) == [first]
 
 
-def test_a_burn_reorged_out_is_reversed_and_burned_again_and_no_shares_leave_before_it_is_final(
-        partner, token, keys, w3, book_share_journal):
-    symbol = token.instrument.symbol
+def burned_with_a_snapshot_before(partner, token, keys, w3, book_share_journal):
+    """6 of 10 minted tokens deposited and burned: the redemption, an anvil snapshot from just before the burn,
+    and the redemption as burned."""
     minted(partner, token, keys, book_share_journal, "10")
     transfer_tokens(w3, keys.partner_wallet, token.contract_address, keys.redemption_wallet.address, 6 * TOKEN)
     services.watch_chains()
     redeem = RedeemRequest.objects.get(deployment=token)
     snapshot = rpc(w3, "evm_snapshot")
-    burned = services.process_redeem(redeem.id)
+    return redeem, snapshot, services.process_redeem(redeem.id)
+
+
+def test_a_burn_reorged_out_is_reversed_and_burned_again_and_no_shares_leave_before_it_is_final(
+        partner, token, keys, w3, book_share_journal):
+    symbol = token.instrument.symbol
+    redeem, snapshot, burned = burned_with_a_snapshot_before(partner, token, keys, w3, book_share_journal)
     assert burned.status == RedeemRequest.Status.BURNED
     with pytest.raises(BurnNotFinal):  # a reorg could still undo the burn: the shares stay
         services.final_burn(redeem.id)
@@ -99,12 +105,7 @@ def test_a_burn_reorged_out_is_reversed_and_burned_again_and_no_shares_leave_bef
 def test_a_burn_that_left_the_chain_while_the_watcher_was_down_is_reversed_not_left_burned(
         partner, token, keys, w3, book_share_journal):
     symbol = token.instrument.symbol
-    minted(partner, token, keys, book_share_journal, "10")
-    transfer_tokens(w3, keys.partner_wallet, token.contract_address, keys.redemption_wallet.address, 6 * TOKEN)
-    services.watch_chains()
-    redeem = RedeemRequest.objects.get(deployment=token)
-    snapshot = rpc(w3, "evm_snapshot")
-    burned = services.process_redeem(redeem.id)
+    redeem, snapshot, burned = burned_with_a_snapshot_before(partner, token, keys, w3, book_share_journal)
     rpc(w3, "evm_revert", snapshot)  # the burn is gone ...
     rpc(w3, "anvil_mine", hex(64 + 2))  # ... and its recorded block is now older than the reorg window
     assert services.watch_chains().reorged_burns == []  # the watcher re-checks only the window

@@ -2,7 +2,6 @@
 report back in its callback shape; redemptions are reported so the broker journals the shares back."""
 from __future__ import annotations
 
-from collections.abc import Iterator
 from decimal import Decimal
 
 import pytest
@@ -13,28 +12,18 @@ from issuance.models import MintRequest, RedeemRequest
 from ledger import store
 from ledger.balances import balance
 from partners.services import set_broker_link
-from sandbox_broker import RunningSandbox, SandboxControl, start_sandbox
+from sandbox_broker import SandboxControl
 
-from .support import OPS, MonkeypatchedEnviron, ap_requests_mint, connect_custody_to_sandbox, transfer_tokens
+from .support import OPS, ap_requests_mint, sandbox_broker_for, transfer_tokens
 
 pytestmark = pytest.mark.django_db
 TOKEN = 10**18
 
 
-@pytest.fixture(scope="module")
-def sandbox(tmp_path_factory) -> Iterator[RunningSandbox]:
-    running = start_sandbox(tmp_path_factory.mktemp("itn-broker") / "broker.json")
-    yield running
-    running.stop()
-
-
 @pytest.fixture
 def broker(sandbox, partner, token, monkeypatch) -> SandboxControl:
-    control = SandboxControl(sandbox.base_url)
-    control.reset()
-    control.set_fill_price(token.instrument.symbol, "100")
+    control = sandbox_broker_for(sandbox.base_url, token.instrument.symbol, monkeypatch)
     control.set_position(token.instrument.symbol, "50", account="ap")
-    connect_custody_to_sandbox(sandbox.base_url, MonkeypatchedEnviron(monkeypatch))
     set_broker_link(partner, broker_client_id="ap", custody_account="", actor=OPS)
     return control
 
