@@ -123,9 +123,20 @@ def test_a_broker_that_does_not_answer_makes_the_run_incomplete_and_never_a_fals
     assert not Break.objects.filter(symbol=backed_token.symbol).exists()
 
 
-def test_an_rpc_node_that_does_not_answer_makes_the_run_incomplete_and_never_a_false_break(backed_token, settings):
+@pytest.fixture(params=["closed port", 429, 502, 503, 404])
+def unreachable_rpc_url(request) -> Iterator[str]:
+    """A node that does not answer, or one behind a proxy or rate limiter answering an HTTP error status."""
+    if request.param == "closed port":
+        yield closed_port_url()
+        return
+    with http_status_server(request.param) as url:
+        yield url
+
+
+def test_an_rpc_node_that_does_not_answer_makes_the_run_incomplete_and_never_a_false_break(backed_token, settings,
+                                                                                         unreachable_rpc_url):
     backed_token.mint_bypassing_the_system(3)  # a real unknown mint nobody can see today
-    settings.CHAIN_NETWORKS = network_settings(closed_port_url())
+    settings.CHAIN_NETWORKS = network_settings(unreachable_rpc_url)
 
     result = services.run_reconciliation([backed_token.symbol])
 
@@ -152,25 +163,6 @@ def test_an_rpc_provider_key_in_the_url_path_never_reaches_the_ledger_or_a_break
                if e.event_type == "source_fetched"}
     assert sources[f"chain:{NETWORK}"]["detail"].startswith("RPC endpoint http://127.0.0.1:")
     assert all(key not in detail for detail in Break.objects.values_list("detail", flat=True))
-
-
-@pytest.fixture(params=[429, 502, 503, 404])
-def error_status_url(request) -> Iterator[str]:
-    with http_status_server(request.param) as url:
-        yield url
-
-
-def test_an_rpc_node_answering_an_http_error_status_makes_the_run_incomplete(backed_token, settings,
-                                                                             error_status_url):
-    settings.CHAIN_NETWORKS = network_settings(error_status_url)
-
-    result = services.run_reconciliation([backed_token.symbol])
-
-    assert result.status == "incomplete"
-    (line,) = result.instruments
-    assert line.status == "incomplete" and line.tokens_outstanding is None
-    assert [outcome.found.subject for outcome in result.breaks] == [f"chain:{NETWORK}"]
-    assert not Break.objects.filter(symbol=backed_token.symbol).exists()
 
 
 def test_a_break_closes_itself_with_a_record_once_a_later_run_no_longer_finds_it(backed_token, settings):
