@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import connection
-
 from . import canonical
 from .errors import IdempotencyConflict
+from .locks import transaction_lock
 from .models import IdempotencyRecord
 
 
@@ -23,8 +22,7 @@ def fingerprint(request: Any) -> str:
 
 def lock_key(scope: str, key: str) -> None:
     """Transaction-scoped lock on one (scope, key): a concurrent retry waits, then sees the first result."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [f"{scope}\x1f{key}"])
+    transaction_lock(scope, key)
 
 
 def lookup(scope: str, key: str, request_hash: str) -> dict[str, Any] | None:

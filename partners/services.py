@@ -10,10 +10,11 @@ from collections.abc import Iterable
 from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 
 from ledger import store
 from ledger.errors import ConcurrencyError
+from ledger.locks import transaction_lock
 from ledger.store import NewEvent
 
 from .addresses import checksum_address
@@ -123,8 +124,8 @@ def register_wallet(partner_id: str, network: str, address: str, *, actor: str, 
     get_partner(partner_id)
     network, address = _network(network), checksum_address(address)
     with transaction.atomic():
-        _lock(f"wallet:{network}:{address}")
-        _lock(f"partner:{partner_id}")  # not a row lock: the partner projector updates that row under the append lock
+        transaction_lock("partners", f"wallet:{network}:{address}")
+        transaction_lock("partners", f"partner:{partner_id}")  # not a row lock: the partner projector updates that row under the append lock
         partner = get_partner(partner_id)
         existing = Wallet.objects.filter(network=network, address=address).first()
         if existing is not None:
@@ -137,12 +138,6 @@ def register_wallet(partner_id: str, network: str, address: str, *, actor: str, 
         except ConcurrencyError:  # an operator changed the partner meanwhile (caps, KYC...); registering does not
             _record(get_partner(partner_id), "wallet_registered", registered, actor)  # depend on it: once more
     return Wallet.objects.get(network=network, address=address)
-
-
-def _lock(name: str) -> None:
-    """A transaction-scoped advisory lock, taken before the append lock like every lock held across an append."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [f"partners\x1f{name}"])
 
 
 def _wallet(partner_id: str, network: str, address: str) -> Wallet:

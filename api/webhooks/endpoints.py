@@ -12,8 +12,10 @@ import socket
 from urllib.parse import urlparse
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
+
+from ledger.locks import transaction_lock
 
 from ..errors import InvalidWebhookUrl, TooManyWebhookEndpoints
 from ..models import WebhookEndpoint
@@ -59,9 +61,7 @@ def register_endpoint(partner_id: str, url: str, description: str = "") -> Webho
     see room for one more endpoint."""
     check_url(url)
     with transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
-                           [f"api\x1fwebhook-endpoints:{partner_id}"])
+        transaction_lock("api", f"webhook-endpoints:{partner_id}")
         active = WebhookEndpoint.objects.filter(partner_id=partner_id, active=True).count()
         if active >= settings.API_WEBHOOK_MAX_ENDPOINTS:
             raise TooManyWebhookEndpoints(
