@@ -70,7 +70,7 @@ def _refreshed_broker_positions(account: CustodyAccount) -> CustodyReading:
     ), holdings)
 
 
-def booked_after_reading(readings: list[CustodyReading]) -> list[CustodyReading]:
+def against_the_ledger_read(readings: list[CustodyReading]) -> list[CustodyReading]:
     """The readings as they stand against a ledger read after them: an account whose activities were booked
     after its positions were read (by a sync running elsewhere) has facts in the ledger that its positions do
     not show, so it is not compared (`unreachable`), like one whose broker kept booking."""

@@ -32,7 +32,7 @@ from . import streams
 from .breaks import BreakOutcome, BreakPlan, plan_breaks
 from .chain_source import ChainReading, deployments_by_network, read_network
 from .checks import WARNING, FoundBreak, InstrumentInputs, InstrumentVerdict, check_instrument
-from .custody_source import CustodyReading, booked_after_reading, read_custody_accounts
+from .custody_source import CustodyReading, against_the_ledger_read, read_custody_accounts
 from .errors import InvalidAsOf, UnknownInstrument
 from .in_flight import chain_in_flight
 from .ledger_source import LedgerReading, read_ledger
@@ -172,7 +172,7 @@ class _Run:
                     cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             ledger = read_ledger(self.symbols, self.as_of)
             mints, burns = chain_in_flight(self.symbol_filter, self.as_of)
-            custody = booked_after_reading(custody)
+            custody = against_the_ledger_read(custody)
         return custody, ledger, mints, burns
 
     def record_sources(self, sources: list[SourceReading]) -> None:
