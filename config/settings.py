@@ -212,6 +212,10 @@ CUSTODY_BROKER_MAX_ATTEMPTS = int(os.environ.get("CUSTODY_BROKER_MAX_ATTEMPTS", 
 CUSTODY_BROKER_BACKOFF_SECONDS = float(os.environ.get("CUSTODY_BROKER_BACKOFF_SECONDS", "0.5"))
 CUSTODY_BROKER_MAX_BACKOFF_SECONDS = float(os.environ.get("CUSTODY_BROKER_MAX_BACKOFF_SECONDS", "8"))
 CUSTODY_SYNC_PAGE_SIZE = int(os.environ.get("CUSTODY_SYNC_PAGE_SIZE", "100"))  # activities per page (Alpaca max 100)
+# Largest custodian statement file imported, in bytes (StatementTooLarge beyond); imports read at most one byte
+# past it. A statement is parsed whole in memory: 8 MiB is about 10,000 fully broken-down semt.002 holdings (some
+# 250 MB while parsing), twice the 5,000 instruments of docs/performance.md; a larger file is a wrong one.
+CUSTODY_STATEMENT_MAX_BYTES = int(os.environ.get("CUSTODY_STATEMENT_MAX_BYTES", str(8 * 1024 * 1024)))
 CELERY_BEAT_SCHEDULE["sync-custody-accounts"] = {
     "task": "custody.tasks.sync_custody_accounts",
     "schedule": float(os.environ.get("CUSTODY_SYNC_INTERVAL_SECONDS", "300")),

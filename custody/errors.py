@@ -115,6 +115,20 @@ class StatementRejected(CustodyError):
         self.reason = reason
 
 
+class StatementTooLarge(CustodyError):
+    """A statement file larger than CUSTODY_STATEMENT_MAX_BYTES. Refused before it is read whole or parsed: a
+    statement is parsed in memory, and a file that large is not a custodian's daily statement."""
+
+    code = "statement_too_large"
+    http_status = 413
+
+    def __init__(self, filename: str, limit: int):
+        super().__init__(f"{filename} is larger than {limit} bytes, the largest statement file imported "
+                         f"(CUSTODY_STATEMENT_MAX_BYTES)")
+        self.filename = filename
+        self.limit = limit
+
+
 class StatementAccountMismatch(CustodyError):
     """The file is the statement of another custodian account than the one it is imported for."""
 

@@ -5,6 +5,8 @@ stream (`custody_statement/<account>`), apart from the activities and orders of 
 Reconciliation compares it with the ledger balances of custody:<account>:<SYM>.
 
 Import rules:
+- A file larger than CUSTODY_STATEMENT_MAX_BYTES is refused (StatementTooLarge) before it is parsed; a file read
+  from disk or an upload goes through read_statement_file, which reads at most one byte past the limit.
 - The whole file is parsed before anything is written (CSV, SWIFT MT535 or ISO 20022 semt.002, recognised
   from the content; see custody/statements/). Any defect rejects the file with its line number and reason.
 - A statement's time is its own (SWIFT 98C STAT, semt.002 DtTm; UTC when the file gives no offset), else the end
@@ -25,8 +27,9 @@ import hashlib
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, BinaryIO
 
+from django.conf import settings
 from django.utils import timezone
 
 from ledger import store
@@ -40,6 +43,7 @@ from .errors import (
     StatementConflictsWithImported,
     StatementDatedInTheFuture,
     StatementRejected,
+    StatementTooLarge,
 )
 from .models import CustodyAccount, Instrument, StatementImport
 from .statements import StatementParseError, parse_statement
@@ -91,8 +95,18 @@ class CustodianStatement:
         return {holding.symbol: holding.aggregate for holding in self.holdings if holding.symbol}
 
 
+def read_statement_file(source: BinaryIO, filename: str) -> bytes:
+    """The bytes of a statement file, StatementTooLarge past CUSTODY_STATEMENT_MAX_BYTES. Reads at most one byte
+    more than the limit, so a wrong file (an archive, a device that never ends) is refused without being held in
+    memory."""
+    data = source.read(settings.CUSTODY_STATEMENT_MAX_BYTES + 1)
+    _refuse_oversized(data, filename)
+    return data
+
+
 def import_statement(data: bytes, filename: str, account: str | CustodyAccount, *, actor: str) -> StatementImportResult:
     """Parse and record one statement file for a custody account (see the module rules)."""
+    _refuse_oversized(data, filename)
     account = get_custody_account(account)
     file_sha256 = hashlib.sha256(data).hexdigest()
     earlier = _earlier_import(file_sha256, account, filename)
@@ -165,6 +179,11 @@ def statement_time(statement_date: date, as_of: str) -> datetime:
 def statement_key(account: str, moment: datetime) -> str:
     """One statement per account and time: the same statement sent again in other bytes is the same key."""
     return f"custody:statement:{account}:{moment.astimezone(UTC).isoformat()}"
+
+
+def _refuse_oversized(data: bytes, filename: str) -> None:
+    if len(data) > settings.CUSTODY_STATEMENT_MAX_BYTES:
+        raise StatementTooLarge(filename, settings.CUSTODY_STATEMENT_MAX_BYTES)
 
 
 def _earlier_import(file_sha256: str, account: CustodyAccount, filename: str) -> StatementImportResult | None:

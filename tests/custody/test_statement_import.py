@@ -5,7 +5,7 @@ import subprocess
 import sys
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from io import StringIO
+from io import BytesIO, StringIO
 
 import pytest
 from django.core.management import call_command
@@ -19,10 +19,12 @@ from custody.errors import (
     StatementConflictsWithImported,
     StatementDatedInTheFuture,
     StatementRejected,
+    StatementTooLarge,
     UnknownCustodyAccount,
 )
 from custody.models import CustodyAccount
 from custody.services import import_statement, latest_statement
+from custody.statement_import import read_statement_file
 from ledger import store
 
 from ..conftest import ROOT
@@ -247,6 +249,47 @@ def test_the_import_command_line_exits_1_for_an_unknown_account(subprocess_env):
     assert done.returncode == 1
     assert done.stderr.startswith("error: no custody account named 'no-such-account'")
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_a_statement_larger_than_the_limit_is_refused_by_name_and_nothing_is_recorded(acme_csv, instruments,
+                                                                                    ledger_log, settings, tmp_path):
+    statement = fixture("csv_statement.csv")
+    settings.CUSTODY_STATEMENT_MAX_BYTES = len(statement) - 1
+    oversized = tmp_path / "oversized.csv"
+    oversized.write_bytes(statement)
+    err = StringIO()
+
+    with pytest.raises(StatementTooLarge) as refused:
+        import_statement(statement, "oversized.csv", "acme-csv", actor=OPS)
+    with pytest.raises(SystemExit) as exit_status:
+        call_command("import_statement", str(oversized), "--account", "acme-csv", stderr=err)
+
+    assert (refused.value.code, refused.value.http_status) == ("statement_too_large", 413)
+    assert exit_status.value.code == 1
+    assert err.getvalue() == (f"error: oversized.csv is larger than {len(statement) - 1} bytes, the largest statement "
+                              f"file imported (CUSTODY_STATEMENT_MAX_BYTES)\n")
+    assert ledger_log.new() == []
+    assert latest_statement("acme-csv") is None
+
+
+def test_a_statement_file_is_read_no_further_than_one_byte_past_the_limit(settings):
+    settings.CUSTODY_STATEMENT_MAX_BYTES = 1000
+    wrong_file = BytesIO(b"0" * 1_000_000)  # an archive, or a device that never ends
+
+    with pytest.raises(StatementTooLarge):
+        read_statement_file(wrong_file, "archive.zip")
+
+    assert wrong_file.tell() == 1001
+
+
+def test_a_statement_exactly_at_the_limit_is_imported(acme_csv, instruments, ledger_log, settings):
+    settings.CUSTODY_STATEMENT_MAX_BYTES = len(fixture("csv_statement.csv"))
+    out = StringIO()
+
+    call_command("import_statement", str(FIXTURES / "csv_statement.csv"), "--account", "acme-csv", stdout=out)
+
+    assert out.getvalue().startswith("imported: csv statement of 2025-11-24 for acme-csv, 3 holdings")
+    assert len(ledger_log.new()) == 1
 
 
 VALID_FILES = ["csv_statement.csv", "mt535_statement.fin", "semt002_statement.xml"]
