@@ -4,7 +4,7 @@
 |---|---|---|
 | FILL buy | shares_bought | custody:<a>:<SYM> +q, market:<a>:<SYM> -q; custody:<a>:cash:USD -c, market:<a>:USD +q*p, broker:<a>:rounding:USD +(c - q*p) |
 | FILL sell | shares_sold | the same with the signs reversed |
-| JNLS | shares_journaled | custody:<a>:<SYM> +q (q<0: shares out) against partner:<id>:pending-mint:<SYM> (q>0) or partner:<id>:pending-redeem:<SYM> (q<0) when a journal matcher names the partner, else suspense:unmatched-journal:<a>:<SYM> |
+| JNLS | shares_journaled | custody:<a>:<SYM> +q (q<0: shares out) against partner:<id>:pending-mint:<SYM> (q>0) or partner:<id>:pending-redeem:<SYM> (q<0) when a journal matcher names the partner, else the clearing account suspense:unmatched-journal:<a>:<SYM> (q>0) or suspense:outgoing-journal:<a>:<SYM> (q<0); cash it moves against partner:<id>:cash:USD or suspense:unmatched-journal:<a>:USD |
 | JNLC | cash_journaled | custody:<a>:cash:USD +n against partner:<id>:cash:USD or suspense:unmatched-journal:<a>:USD |
 | DIV, DIV* | dividend_received | custody:<a>:cash:USD +n, dividends:receivable:<SYM>:<pay date> -n (withholding DIVNRA/DIVWH: n<0 on the same account) |
 | FEE | fee_charged | custody:<a>:cash:USD +n (n<0), broker:<a>:fees:USD -n |
@@ -162,7 +162,8 @@ class _Reading:
             self.refuse("a share journal of 0 shares")
         match = match_journal(self.journal(symbol, qty, net_amount))
         if match is None:
-            counterparty, cash_counterparty = (accounts.unmatched_journal(self.account, symbol),
+            clearing = accounts.unmatched_journal if qty > 0 else accounts.outgoing_journal
+            counterparty, cash_counterparty = (clearing(self.account, symbol),
                                                accounts.unmatched_journal(self.account, CURRENCY))
         else:
             pending = accounts.partner_pending_mint if qty > 0 else accounts.partner_pending_redeem

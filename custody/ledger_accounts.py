@@ -53,8 +53,19 @@ def partner_cash(partner_id: str, currency: str) -> str:
 
 
 def unmatched_journal(account: str, asset: str) -> str:
-    """Shares or cash journaled in or out that no partner request claimed (held for operations)."""
+    """Clearing account of journals INTO the account (JNLS q>0) and of cash journaled in or out (JNLC, and the
+    cash a JNLS moves) that no journal matcher assigned to a partner. Negative: booked by custody, claimed by
+    no request (held for operations); positive: claimed for a mint, not yet in the broker's feed."""
     return f"suspense:unmatched-journal:{account}:{asset}"
+
+
+def outgoing_journal(account: str, symbol: str) -> str:
+    """Clearing account of share journals OUT of the account (JNLS q<0) that no journal matcher assigned.
+    Negative: shares released to a partner that custody's sync has not booked out yet (still in custody, no
+    longer ours); positive: the broker journaled shares out that no release accounts for (held for operations).
+    Kept apart from unmatched_journal so that a release waiting to leave and a mint's journal waiting to arrive
+    cannot net to zero and hide each other from the reserve check."""
+    return f"suspense:outgoing-journal:{account}:{symbol}"
 
 
 def unclassified_activity(account: str, asset: str) -> str:

@@ -28,9 +28,12 @@ Custody accounts and the broker:
     register_journal_matcher(fn)     fn(BrokerJournal) -> JournalMatch(partner_id, request_id=None) | None:
         says which partner a JNLS/JNLC belongs to; matched journals post against partner:<id>:pending-mint:<SYM>
         (shares in), partner:<id>:pending-redeem:<SYM> (shares out) or partner:<id>:cash:USD; unmatched ones
-        against suspense:unmatched-journal:<account>:<asset> = unmatched_journal_account(account, asset). The sync
-        books every journal once: to assign an unmatched one to a partner later, move it out of that suspense
-        account (suspense +q, partner:<id>:pending-mint:<SYM> -q); never post custody:* again for it.
+        against a clearing account: shares in and all cash against suspense:unmatched-journal:<account>:<asset> =
+        unmatched_journal_account(account, asset), shares out against suspense:outgoing-journal:<account>:<SYM> =
+        outgoing_journal_account(account, symbol). The sync books every journal once: to assign an unmatched one
+        to a partner later, move it out of its clearing account (for shares in: suspense +q,
+        partner:<id>:pending-mint:<SYM> -q; for shares out: partner:<id>:pending-redeem:<SYM> +q, suspense -q);
+        never post custody:* again for it.
 
 Reads for issuance and reconciliation:
     shares_in_custody(symbol, as_of=None, known_at=None) -> Decimal   ledger balance over every custody:<acct>:<SYM>
@@ -86,15 +89,23 @@ __all__ = [
     "BrokerJournal", "BrokerPositions", "CustodianStatement", "JournalMatch", "OrderOutcome", "StatementImportResult",
     "SyncReport", "alpaca_client", "call_broker", "change_symbol", "change_tokens_per_share", "client_order_id_for",
     "create_instrument", "delist_instrument", "get_custody_account", "get_instrument", "import_statement",
-    "last_activity_position", "latest_broker_positions", "latest_statement", "pause_instrument", "place_order_for_request", "refresh_order",
+    "last_activity_position", "latest_broker_positions", "latest_statement", "outgoing_journal_account",
+    "pause_instrument", "place_order_for_request", "refresh_order",
     "register_journal_matcher", "resume_instrument", "shares_at_account", "shares_in_custody", "sync_account",
     "unmatched_journal_account", "unregister_journal_matcher", "STATEMENT_CLOCK_ALLOWANCE",
 ]
 
 
 def unmatched_journal_account(account: str, asset: str) -> str:
-    """Where the sync parks a JNLS/JNLC no journal matcher claimed (shares or cash in custody, owner unknown)."""
+    """Where the sync parks a JNLS into the account, or a JNLC, that no journal matcher claimed (shares or cash in
+    custody, owner unknown); issuance claims a mint's journal from here."""
     return ledger_accounts.unmatched_journal(account, asset)
+
+
+def outgoing_journal_account(account: str, symbol: str) -> str:
+    """Where the sync books a JNLS out of the account that no journal matcher claimed; issuance posts the shares it
+    releases or returns by journal here first, so until the sync books them out the account is negative."""
+    return ledger_accounts.outgoing_journal(account, symbol)
 
 
 def shares_in_custody(symbol: str, as_of: datetime | None = None, known_at: datetime | None = None) -> Decimal:

@@ -17,7 +17,9 @@ at another place in a block. The watcher records the journal release method; the
 deposit may choose another until the burn is signed. A transfer from a wallet no partner has allowlisted, or of
 tokens that are not an exact number of shares, is recorded as `held` (and alerted), never dropped.
 Postings: burn_confirmed chain:<net>:<SYM>:supply +shares / partner:<id>:pending-redeem:<SYM> -shares;
-shares_released partner:<id>:pending-redeem:<SYM> +shares / custody:<account>:<SYM> -shares.
+shares_released partner:<id>:pending-redeem:<SYM> +shares / suspense:outgoing-journal:<account>:<SYM> -shares
+(journaled back at a broker, whose sync then books custody:<account>:<SYM> -shares against it; custody:<account>:<SYM>
+itself at a statement custodian) or market:<account>:<SYM> -shares (sold).
 """
 from __future__ import annotations
 
@@ -408,13 +410,13 @@ def _sell_through_broker(redeem: RedeemRequest) -> str:
 
 def release_shares(burn: FinalBurn, actor: str, *, reference: str = "", reported_to_broker: bool = False) -> RedeemRequest:
     """Record that the partner's shares left us: journaled back (pending-redeem +shares against the journal's
-    counter account: the clearing account at a broker, whose sync books the outgoing JNLS from custody; see
-    journal_counter_account), or sold, whose fill custody booked already (pending-redeem +shares /
+    counter account: the outgoing clearing account at a broker, whose sync books the outgoing JNLS from custody;
+    see journal_counter_account), or sold, whose fill custody booked already (pending-redeem +shares /
     market:<account>:<SYM> -shares). `burn` from final_burn, read before this (and any) transaction."""
     redeem = _burned(burn.redeem_id)  # a burn_reorged recorded since final_burn read the chain sends it back
     symbol = redeem.instrument.symbol
     counter = (market_account(redeem.custody_account, symbol) if redeem.release_method == "sell"
-               else journal_counter_account(redeem.custody_account, symbol))
+               else journal_counter_account(redeem.custody_account, symbol, "out"))
     return _append(redeem, [NewEvent("shares_released", {
         "method": redeem.release_method, "reference": reference, "custody_account": redeem.custody_account,
         "qty_shares": redeem.qty_shares, "reported_to_broker": reported_to_broker},

@@ -36,10 +36,22 @@ def owed_back_shares(symbol: str) -> Decimal:
 
 
 def unclaimed_shares(symbol: str) -> Decimal:
-    """Shares custody booked from a journal that no request holds (negative suspense:unmatched-journal:<a>:<SYM>):
-    a journal in that nobody has claimed yet (held for operations), or a release journaled back to a partner
-    whose outgoing JNLS the sync has not booked yet (they are about to leave custody)."""
-    return _sum(-balance for (account, _), balance in balances_with_prefix("suspense:unmatched-journal:", symbol).items()
+    """Shares custody booked from a journal in that no request has claimed yet (negative
+    suspense:unmatched-journal:<a>:<SYM>, held for operations). A positive account (a mint's journal claimed and
+    not booked yet) adds nothing: those shares are not in custody:* yet, and the mint waits for them."""
+    return _negative_balances("suspense:unmatched-journal:", symbol)
+
+
+def leaving_shares(symbol: str) -> Decimal:
+    """Shares released or returned to partners by journal whose outgoing JNLS custody's sync has not booked yet
+    (negative suspense:outgoing-journal:<a>:<SYM>): still in custody:*, no longer ours. Kept apart from the
+    incoming journals, so a mint's journal claimed and not booked yet cannot offset them."""
+    return _negative_balances("suspense:outgoing-journal:", symbol)
+
+
+def _negative_balances(prefix: str, symbol: str) -> Decimal:
+    """Minus the negative balances of the <prefix><account>:<SYMBOL> clearing accounts, one per custody account."""
+    return _sum(-balance for (account, _), balance in balances_with_prefix(prefix, symbol).items()
                 if account.endswith(f":{symbol}") and balance < 0)
 
 
@@ -63,15 +75,17 @@ class ReserveCheck:
     custody_shares: Decimal
     owed_back_shares: Decimal
     unclaimed_shares: Decimal
+    leaving_shares: Decimal
     outstanding_shares: Decimal
     in_flight_shares: Decimal
     this_mint_shares: Decimal
 
     @property
     def reserve_shares(self) -> Decimal:
-        """Shares in custody that may back tokens: neither owed back to a partner nor claimed by no request."""
-        return normalize_decimal(EXACT.subtract(self.custody_shares,
-                                                EXACT.add(self.owed_back_shares, self.unclaimed_shares)))
+        """Shares in custody that may back tokens: not owed back to a partner, not journaled in and claimed by no
+        request, not released and on their way out."""
+        not_ours = EXACT.add(EXACT.add(self.owed_back_shares, self.unclaimed_shares), self.leaving_shares)
+        return normalize_decimal(EXACT.subtract(self.custody_shares, not_ours))
 
     @property
     def shares_after_mint(self) -> Decimal:
@@ -84,7 +98,8 @@ class ReserveCheck:
 
     def as_payload(self) -> dict:
         return {"custody_shares": self.custody_shares, "owed_back_shares": self.owed_back_shares,
-                "unclaimed_shares": self.unclaimed_shares, "outstanding_shares": self.outstanding_shares,
+                "unclaimed_shares": self.unclaimed_shares, "leaving_shares": self.leaving_shares,
+                "outstanding_shares": self.outstanding_shares,
                 "in_flight_shares": self.in_flight_shares, "this_mint_shares": self.this_mint_shares}
 
 
@@ -96,4 +111,5 @@ def reserve_check(instrument: Instrument, this_mint_shares: Decimal) -> ReserveC
     symbol = instrument.symbol
     with store.appends_held():
         return ReserveCheck(symbol, shares_in_custody(symbol), owed_back_shares(symbol), unclaimed_shares(symbol),
-                            tokens_outstanding_shares(symbol), in_flight_mint_shares(instrument), this_mint_shares)
+                            leaving_shares(symbol), tokens_outstanding_shares(symbol), in_flight_mint_shares(instrument),
+                            this_mint_shares)

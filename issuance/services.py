@@ -22,6 +22,7 @@ import time
 import uuid
 from datetime import UTC, datetime, time as day_time
 from decimal import Decimal
+from typing import Literal
 
 from django.conf import settings
 from django.db import transaction
@@ -32,9 +33,10 @@ from chain.errors import BroadcastRejected, NonceAlreadyUsed
 from chain.tx import TxState, broadcast, gas_params_from_head, id_to_bytes32, receipt_status, sign_mint
 from custody.errors import BrokerUnavailable
 from custody.models import CustodyAccount, Instrument
-from custody.services import sync_account, unmatched_journal_account
+from custody.services import outgoing_journal_account, sync_account, unmatched_journal_account
 from ledger import idempotency, store
 from ledger.balances import balance
+from ledger.canonical import decimal_str
 from ledger.store import NewEvent, Posting, StreamAppend
 from partners.addresses import checksum_address
 from partners.models import Partner, Wallet
@@ -81,16 +83,20 @@ def supply_account(network: str, symbol: str) -> str:
     return f"chain:{network}:{symbol}:supply"
 
 
-def journal_counter_account(custody_account: str, symbol: str) -> str:
-    """The account issuance books a share journal against (shares in for a mint, out for a redemption or a
-    return). At a broker account custody's sync books every JNLS exactly once, custody:<account>:<SYM>
-    against the clearing account suspense:unmatched-journal:<account>:<SYM>, so issuance moves the shares
-    in and out of that clearing account and never touches custody:* itself (else custody would count the
-    journal twice). A statement custodian sends no journal feed, so there issuance books custody directly.
+def journal_counter_account(custody_account: str, symbol: str, direction: Literal["in", "out"]) -> str:
+    """The account issuance books a share journal against: "in" for a mint's shares, "out" for a redemption's
+    or a return's. At a broker account custody's sync books every JNLS exactly once, custody:<account>:<SYM>
+    against a clearing account, suspense:unmatched-journal:<account>:<SYM> for shares in and
+    suspense:outgoing-journal:<account>:<SYM> for shares out, so issuance moves the shares in and out of those
+    clearing accounts and never touches custody:* itself (else custody would count the journal twice). One
+    account per direction: a mint's journal not booked yet (+) and a release not booked out yet (-) would net
+    to zero in a shared one, and the reserve check would see neither. A statement custodian sends no journal
+    feed, so there issuance books custody directly.
     """
     if CustodyAccount.objects.filter(name=custody_account, kind=CustodyAccount.Kind.STATEMENT).exists():
         return custody_account_path(custody_account, symbol)
-    return unmatched_journal_account(custody_account, symbol)
+    clearing = unmatched_journal_account if direction == "in" else outgoing_journal_account
+    return clearing(custody_account, symbol)
 
 
 def pending_mint_account(partner_id: str, symbol: str) -> str:
@@ -170,11 +176,13 @@ def _requested_today(partner: Partner, excluding_request: str | None) -> Decimal
 def check_reserves(instrument: Instrument, qty_shares: Decimal) -> ReserveCheck:
     check = reserve_check(instrument, qty_shares)
     if not check.passes:
+        shares = {name: decimal_str(value) for name, value in check.as_payload().items()}  # 10, not 1E+1
         raise InsufficientReserves(
-            f"{instrument.symbol}: {check.outstanding_shares} outstanding + {check.in_flight_shares} in flight + "
-            f"{check.this_mint_shares} for this mint exceeds {check.reserve_shares} shares in custody free to back "
-            f"tokens ({check.custody_shares} held, {check.owed_back_shares} owed back to partners, "
-            f"{check.unclaimed_shares} claimed by no request)")
+            f"{instrument.symbol}: {shares['outstanding_shares']} outstanding + {shares['in_flight_shares']} in "
+            f"flight + {shares['this_mint_shares']} for this mint exceeds {decimal_str(check.reserve_shares)} shares "
+            f"in custody free to back tokens ({shares['custody_shares']} held, {shares['owed_back_shares']} owed "
+            f"back to partners, {shares['unclaimed_shares']} journaled in and claimed by no request, "
+            f"{shares['leaving_shares']} released and not yet booked out)")
     return check
 
 
@@ -285,17 +293,19 @@ def secure_shares(request_id: str, actor: str, *, via: str = "journal", referenc
 
     via="journal": the partner journaled them to us (ops confirm, or the broker's tokenization request shows
     the journal). Custody's Alpaca sync books every share journal (JNLS) exactly once: custody:<account>:<SYM>
-    +shares against the clearing account suspense:unmatched-journal:<account>:<SYM> (no journal matcher claims
-    mint journals). So this event does not touch custody; it claims the journal for the partner's mint by
+    +shares against the incoming clearing account suspense:unmatched-journal:<account>:<SYM> (no journal matcher
+    claims mint journals). So this event does not touch custody; it claims the journal for the partner's mint by
     moving it out of the clearing account: unmatched_journal_account(<account>, <SYM>) +shares,
     partner:<id>:pending-mint:<SYM> -shares. Either order balances:
       - sync first: the JNLS left the clearing account at -shares; this brings it back to zero;
       - ops confirm first: the clearing account is +shares for a while (a journal expected, not yet seen),
         and the sync's later JNLS booking nets it to zero.
-    The reserve check counts only custody:*:<SYM> (less shares owed back to partners or held by no request),
-    so a mint is never signed before custody has booked the shares: process_mint syncs the broker account
-    first, and while a claimed journal is still missing from the broker's feed (the clearing account is
-    positive) the mint waits instead of failing.
+    The reserve check counts only custody:*:<SYM> (less shares owed back to partners, journaled in and held by
+    no request, or released and not yet booked out), so a mint is never signed before custody has booked the
+    shares: process_mint syncs the broker account first, and while a claimed journal is still missing from the
+    broker's feed (the incoming clearing account is positive) the mint waits instead of failing. Shares
+    journaled out have a clearing account of their own (journal_counter_account), so a release waiting to be
+    booked out cannot cancel out a claimed journal waiting to arrive.
     (A statement custodian has no journal feed: there this event credits custody:<account>:<SYM> itself,
     see journal_counter_account.)
 
@@ -313,7 +323,7 @@ def secure_shares(request_id: str, actor: str, *, via: str = "journal", referenc
         reference = _buy_through_broker(request)
         source_account = market_account(request.custody_account, symbol)
     elif via == "journal":
-        source_account = journal_counter_account(request.custody_account, symbol)
+        source_account = journal_counter_account(request.custody_account, symbol, "in")
     else:
         raise InvalidState(f"shares are secured by journal or broker, not {via!r}")
     event = NewEvent("shares_secured", {"via": via, "custody_account": request.custody_account, "reference": reference,
@@ -341,7 +351,8 @@ def return_shares(request_id: str, actor: str, reference: str) -> MintRequest:
     Cancelling or failing such a mint already moved the shares from pending-mint to what we owe the partner
     (partner:<id>:pending-redeem:<SYM> -shares, see _owed_back). This event settles that debt as a redemption
     settles its own: partner:<id>:pending-redeem:<SYM> +shares against the journal's counter account (the
-    clearing account at a broker, whose sync books the outgoing JNLS from custody; see journal_counter_account).
+    outgoing clearing account suspense:outgoing-journal:<account>:<SYM> at a broker, whose sync books the
+    outgoing JNLS from custody; see journal_counter_account).
     Refused for a mint that is not cancelled or failed (InvalidState), one that never had shares secured
     (NoSharesOwed) and one whose shares were already returned (SharesAlreadyReturned); two concurrent calls
     cannot both record it (the append expects the stream version read here).
@@ -361,7 +372,7 @@ def return_shares(request_id: str, actor: str, reference: str) -> MintRequest:
     event = NewEvent("shares_returned", {"custody_account": request.custody_account, "reference": reference,
                                          "qty_shares": request.qty_shares},
                      postings=_move(pending_redeem_account(request.partner_id, symbol),
-                                    journal_counter_account(request.custody_account, symbol), symbol,
+                                    journal_counter_account(request.custody_account, symbol, "out"), symbol,
                                     request.qty_shares))
     return _append(request, [event], actor)
 
@@ -467,7 +478,9 @@ def _reserve_and_sign(request: MintRequest) -> bool:
 
 
 def _journal_not_yet_booked(request: MintRequest) -> bool:
-    """A positive clearing account: journals claimed for mints that custody's sync has not booked yet."""
+    """A positive incoming clearing account: journals claimed for mints that custody's sync has not booked yet.
+    Not the outgoing one: shares released and not yet booked out are subtracted by the reserve check already,
+    and their leaving frees no share for this mint, so waiting for them would not help."""
     if request.secured_via != "journal":
         return False
     symbol = request.instrument.symbol

@@ -20,6 +20,8 @@ from ledger.balances import balance, summed_balances
 
 from .readings import OK, SourceReading, data_sha256
 
+# Not the journal clearing accounts (suspense:unmatched-journal:, suspense:outgoing-journal:): they are never
+# custody, and read_ledger takes every suspense account it reads for an unknown transfer on a network.
 PREFIXES = ("custody:", "chain:", "partner:", "suspense:unknown-transfer:", "dividends:receivable:")
 
 

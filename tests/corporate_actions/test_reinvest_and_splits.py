@@ -18,6 +18,7 @@ from custody.services import shares_in_custody
 from issuance.reserves import tokens_outstanding_shares
 from ledger import store
 from ledger.balances import balance, balances_with_prefix
+from ledger.store import NewEvent, Posting
 from reconciliation.ledger_source import read_ledger
 
 from .conftest import make_instrument
@@ -161,10 +162,15 @@ def test_a_symbol_change_moves_shares_tokens_and_carried_dividends_to_the_new_sy
         services.apply_action(change.id, actor=OPS)
     assert store.head_position() == head
     services.cancel_action(pending.id, reason="announced again under the new symbol", actor=OPS)
+    leaving = f"suspense:outgoing-journal:{issued.custody.name}"  # a release the broker has not journaled out yet
+    store.append("journal", f"test-release-{old}", [NewEvent("test_shares_released", {}, postings=[
+        Posting(f"partner:p-gone:pending-redeem:{old}", old, Decimal(1)), Posting(f"{leaving}:{old}", old, Decimal(-1))])],
+        metadata={"actor": OPS})
 
     services.apply_action(change.id, actor=OPS)
 
     assert (shares_in_custody(new), tokens_outstanding_shares(new)) == (Decimal(11), Decimal(11))
+    assert (balance(f"{leaving}:{new}", new), balance(f"{leaving}:{old}", old)) == (Decimal(-1), 0)
     assert balances_with_prefix("", old) == {}  # no share of the old symbol left anywhere
     assert balance(f"custody:{issued.custody.name}:{new}", new) == Decimal(11)
     assert balance(f"dividends:carried:{new}:anvil:{b}", "USD") == Decimal("-0.50")

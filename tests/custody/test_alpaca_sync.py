@@ -135,6 +135,18 @@ def test_a_journal_nobody_claims_is_held_in_suspense(alpaca_main, instruments, b
     assert balance("suspense:unmatched-journal:alpaca-main:USD", "USD") == Decimal("-1000.50")
 
 
+def test_shares_journaled_out_to_nobody_we_know_clear_apart_from_those_journaled_in(alpaca_main, instruments,
+                                                                                     broker, partner_matcher):
+    broker.add_share_journal("TSLA", "2", description="journal from an unknown account")
+    broker.add_share_journal("TSLA", "-0.5", description="journal to an unknown account")
+
+    sync_account(alpaca_main)
+
+    assert balance("custody:alpaca-main:TSLA", "TSLA") == Decimal("1.5")
+    assert balance("suspense:unmatched-journal:alpaca-main:TSLA", "TSLA") == Decimal("-2")  # in, claimed by nobody
+    assert balance("suspense:outgoing-journal:alpaca-main:TSLA", "TSLA") == Decimal("0.5")  # out, released by nobody
+
+
 def test_a_cash_journal_from_a_partner_is_owed_to_the_partner(alpaca_main, instruments, broker, partner_matcher):
     broker.add_cash_journal("2500", description="ITN cash tr-7")
 

@@ -94,9 +94,10 @@ BookShareJournal = Callable[..., None]
 @pytest.fixture
 def book_share_journal() -> BookShareJournal:
     """`book_share_journal(symbol, qty, account="alpaca-main")`: what custody's Alpaca sync records when it sees
-    a share journal (JNLS) of `qty` shares into `account` that no journal matcher claims, for tests without a
-    sandbox broker. The event is custody's own (custody.activities.activity_event of an Alpaca-shaped JNLS):
-    `shares_journaled`, custody:<account>:<SYM> +qty against suspense:unmatched-journal:<account>:<SYM>, with
+    a share journal (JNLS) of `qty` shares into `account` (qty < 0: out of it) that no journal matcher claims, for
+    tests without a sandbox broker. The event is custody's own (custody.activities.activity_event of an
+    Alpaca-shaped JNLS): `shares_journaled`, custody:<account>:<SYM> +qty against the clearing account
+    suspense:unmatched-journal:<account>:<SYM> (in) or suspense:outgoing-journal:<account>:<SYM> (out), with
     the sync's actor. It goes on a `journal` stream rather than custody_account/<account>, whose projector
     would move that account's activity cursor to this made-up activity id (and keep it, in committed tests)."""
 

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from custody.services import shares_in_custody, sync_account, unmatched_journal_account
+from custody.services import outgoing_journal_account, shares_in_custody, sync_account, unmatched_journal_account
 from issuance import services
 from issuance.models import MintRequest, RedeemRequest
 from ledger import store
@@ -54,6 +54,7 @@ def test_an_itn_mint_is_minted_and_reported_back_to_the_broker(broker, sandbox, 
     sync_account("alpaca-main")  # custody books the outgoing journal once; the release cleared against it
     assert balance(f"custody:alpaca-main:{symbol}", symbol) == Decimal(7)
     assert balance(unmatched_journal_account("alpaca-main", symbol), symbol) == Decimal(0)
+    assert balance(outgoing_journal_account("alpaca-main", symbol), symbol) == Decimal(0)
 
 
 def custody_position_at_broker(broker: SandboxControl, symbol: str) -> Decimal:

@@ -42,7 +42,7 @@ def test_tokens_sent_to_the_redemption_wallet_are_burned_and_the_shares_released
     assert balance(f"custody:alpaca-main:{symbol}", symbol) == Decimal(10)  # custody changes when the broker says so
     book_share_journal(symbol, "-6")  # custody's sync books the journal back to the partner
     assert balance(f"custody:alpaca-main:{symbol}", symbol) == Decimal(4)
-    assert balance(f"suspense:unmatched-journal:alpaca-main:{symbol}", symbol) == 0
+    assert balance(f"suspense:outgoing-journal:alpaca-main:{symbol}", symbol) == 0
     assert balance(f"chain:anvil:{symbol}:supply", symbol) == Decimal(-4)
     assert balance(f"partner:{partner}:pending-redeem:{symbol}", symbol) == 0
     assert services.watch_chains().unexplained == 0  # our own burn is known
