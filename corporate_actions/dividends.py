@@ -26,7 +26,9 @@ Status = CorporateAction.Status
 
 def snapshot_holders(action_id: str, *, actor: str) -> HolderSnapshot:
     """Record who held the tokens at the end of the dividend's record date, on every network (see
-    corporate_actions.snapshots). Allowed until the payout run exists; RecordDateNotClosed before the day ends."""
+    corporate_actions.snapshots). Allowed until the payout run exists; RecordDateNotClosed before the day ends;
+    SplitNotApplied, with nothing recorded, while a split effective on or before the record date is not applied
+    (apply it, then snapshot again)."""
     action = get_action(action_id)
     if action.kind != CorporateAction.Kind.CASH_DIVIDEND:
         raise ActionStateConflict(f"{action_id} is a {action.kind}; splits are snapshotted when applied")

@@ -41,7 +41,19 @@ class RecordDateNotClosed(CorporateActionError):
 
 
 class SnapshotMissing(CorporateActionError):
+    """No snapshot of the dividend's holders, or one that no longer stands: taken for another record date, or
+    before a split in force at its cutoff was applied."""
+
     code = "snapshot_missing"
+    http_status = 409
+
+
+class SplitNotApplied(CorporateActionError):
+    """A split or reverse split of the instrument took effect at or before a snapshot's cutoff (or before the
+    effective date of the split being applied) but is not applied yet: holders would be counted at a ratio, or
+    with tokens, the shares no longer have. Apply it first (splits apply in order of their effective dates)."""
+
+    code = "split_not_applied"
     http_status = 409
 
 

@@ -126,8 +126,8 @@ class _Batch:
             "cutoff": datetime.fromisoformat(data["cutoff"]), "holders_sha256": data["holders_sha256"],
             "holder_count": data["holder_count"], "event_position": event.position, "stream_version": event.version,
             "taken_at": event.recorded_at,
-            "networks": [{key: value for key, value in network.items() if key not in ("holders", "excluded")}
-                         for network in data["networks"]]})
+            "networks": [{key: value for key, value in network.items()
+                          if key not in ("holders", "excluded", "split_tokens_owed")} for network in data["networks"]]})
         rows = []
         for network in data["networks"]:
             for excluded, key in ((False, "holders"), (True, "excluded")):

@@ -56,7 +56,7 @@ from .errors import (
 from .locks import lock
 from .models import CorporateAction, HolderSnapshot, PayoutLine, PayoutPolicy, PayoutRun, SnapshotHolder
 from .policies import policy_for, tax_categories_of, withholding_rates
-from .snapshots import record_date_cutoff
+from .snapshots import record_date_cutoff, refuse_unapplied_splits, splits_in_force
 
 Kind = PayoutRun.Kind
 MAX_REFERENCE_PRICE_PLACES = 6
@@ -95,8 +95,10 @@ def _units(amount: Decimal, decimals: int, what: str) -> int:
 
 def create_dividend_run(action_id: str, *, actor: str, reference_price: Decimal | str | None = None) -> PayoutRun:
     """Compute and book every holder's entitlement for a snapshotted cash dividend (see the module docstring).
-    Refused, with nothing recorded: SnapshotMissing, DividendNotReceived, DividendShortfall, RunExists,
-    PayoutNotConfigured (no stablecoin for a network), InvalidPolicy (reference price missing or unexpected)."""
+    Refused, with nothing recorded: SnapshotMissing (also when a split in force at the record date was applied
+    after the snapshot), SplitNotApplied (such a split is still unapplied), DividendNotReceived, DividendShortfall,
+    RunExists, PayoutNotConfigured (no stablecoin for a network), InvalidPolicy (reference price missing or
+    unexpected)."""
     with transaction.atomic():
         lock(f"action:{action_id}")
         action = get_action(action_id)
@@ -116,6 +118,7 @@ def create_dividend_run(action_id: str, *, actor: str, reference_price: Decimal 
         snapshot = HolderSnapshot.objects.get(action=action)
         if snapshot.cutoff != record_date_cutoff(action.record_date):
             raise SnapshotMissing(f"the snapshot of {action_id} is for another record date; snapshot again")
+        _refuse_snapshot_before_splits(action, snapshot)
         holdings = _holdings(action, snapshot)
         terms = Terms(rate=action.rate, received=received, minimum_payout=policy.minimum_payout,
                       below_minimum=policy.below_minimum, fee_rate=policy.fee_rate, reference_price=price)
@@ -131,6 +134,20 @@ def create_dividend_run(action_id: str, *, actor: str, reference_price: Decimal 
         except ConcurrencyError:
             raise RunExists(f"payout run {run_id} already exists") from None
     return get_run(run_id)
+
+
+def _refuse_snapshot_before_splits(action: CorporateAction, snapshot: HolderSnapshot) -> None:
+    """A split announced after the dividend was snapshotted, yet in force at its record date, leaves the snapshot
+    counting holders at a ratio, or without tokens, that the record date did not have: SplitNotApplied until the
+    split is applied, SnapshotMissing after (snapshot again)."""
+    refuse_unapplied_splits(action, snapshot.cutoff)
+    for split in splits_in_force(action.isin, snapshot.cutoff):
+        applied_at = [event.position for event in store.read_stream(streams.CORPORATE_ACTION, split.id)
+                      if event.event_type == "split_applied"]
+        if applied_at and applied_at[0] > snapshot.event_position:
+            raise SnapshotMissing(f"{split.kind.replace('_', ' ')} {split.id} of {split.symbol}, effective "
+                                  f"{split.effective_date}, was applied after the snapshot of {action.id} was taken; "
+                                  "snapshot again")
 
 
 def _reference_price(mode: str, reference_price: Decimal | str | None) -> Decimal | None:

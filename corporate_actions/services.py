@@ -14,17 +14,20 @@ Announcements (corporate_action/<id>; each correction and cancellation is a new 
 
 Dividends:
     snapshot_holders(action_id, *, actor) -> HolderSnapshot        holders at the end of the record date
+        (RecordDateNotClosed; SplitNotApplied while a split effective on or before the record date is unapplied)
     record_dividend_received(action_id, *, custody_account, amount, actor)   statement custodians only
     set_tax_category(address, category, *, actor); set_payout_policy(symbol, *, mode, minimum_payout,
         below_minimum, fee_rate, actor)
     create_dividend_run(action_id, *, actor, reference_price=None) -> PayoutRun   entitlements booked
-        (SnapshotMissing, DividendNotReceived, DividendShortfall, RunExists, PayoutNotConfigured, InvalidPolicy)
+        (SnapshotMissing, SplitNotApplied, DividendNotReceived, DividendShortfall, RunExists, PayoutNotConfigured,
+        InvalidPolicy)
     approve_run(run_id, approver) -> PayoutRun          approver "user:<name>", not the creator (SelfApproval)
     secure_reinvest_shares(run_id, *, custody_account, actor, via="broker"|"custodian") -> PayoutRun
     run_payout(run_id, *, wait_seconds=None) -> PayoutRun   resumable; PayoutNotApproved before approval
 
 Splits, symbol changes, delistings:
     apply_action(action_id, *, actor) -> CorporateAction     splits create a split mint run (approve, run_payout)
+        splits apply in order of their effective dates (SplitNotApplied while an earlier one is unapplied)
         a symbol change moves the old symbol's ledger balances to the new one (OpenCorporateActions, RequestsInFlight)
 
 Reads:

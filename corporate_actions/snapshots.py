@@ -14,15 +14,32 @@ recorded) each holder's balanceOf. A disagreement refuses the snapshot (Snapshot
 Dividends exclude the issuer's own wallets (REDEMPTION_WALLET and DIVIDEND_EXCLUDED_WALLETS): their balances
 are recorded apart, owed nothing. Splits include every holder: all tokens must follow the shares.
 
+Splits in force at the cutoff (effective on or before the record date; for a split's own snapshot, effective
+before its effective date) must be applied first. Until one is, the snapshot cannot know the ratio or the tokens
+that split brings, so it is refused (SplitNotApplied, naming the split and its effective date) and nothing is
+recorded; taken again once the split is applied, it goes ahead. Applying a split waits the same way for every
+split effective before it (splits.apply_split), so splits are applied in the order they take effect.
+
 Each network records the tokens per share in force at the cutoff, which turns its balances into shares. Only a
 reverse split changes that ratio (splits.apply_split), and it is often applied days after it took effect, so the
 instrument's current ratio, or the ratio by the time its change was recorded, can be one the record date never
 saw: the ratio at the cutoff is the one before the first reverse split taking effect at or after it (its
-split_applied event keeps the ratio it replaced), else the current one.
+split_applied event keeps the ratio it replaced), else the current one (every reverse split before the cutoff is
+applied, and applied before any later one).
+
+A split (r > 1) pays in tokens minted to the holders at its effective time, often after a later cutoff. The ledger
+counts those tokens as owed from the moment the split is applied (custody already moved; the tokens wait in
+corporate-actions:<id>:<SYM>), and so does the snapshot: a holder's balance is its balance at the snapshot block
+plus the tokens of every split in force at the cutoff still owed to it at that block (its split mint run's lines
+whose mint transactions left no Transfer in the logs up to the block), listed apart as split_tokens_owed. Without
+them, holders whose new tokens came after the cutoff would be counted with their shares from before the split.
+The cross-check compares the chain with the balances at the block alone.
 
 The holder list hash, recomputable by anyone from the event: sha256 over the canonical JSON (sorted keys, no
-spaces) of [[network, address, balance base units as a decimal string], ...] for the included holders,
-sorted by network then address.
+spaces) of [[network, address, balance base units as a decimal string], ...] for the included holders, sorted
+by network then address; the balance includes the split tokens owed.
+
+A snapshot taken again with the same holders, balances and ratios records nothing new.
 """
 from __future__ import annotations
 
@@ -38,23 +55,26 @@ from web3 import Web3
 from web3.exceptions import Web3RPCError
 
 from chain.errors import ChainReadFailed
-from chain.reads import balances_of, transfer_logs
+from chain.reads import TransferLog, balances_of, transfer_logs
 from chain.rpc import unreachable_as_chain_unavailable
 from chain.tx import selector
 from issuance import chain_client
 from custody.models import Instrument
 from issuance.models import TokenDeployment
 from ledger import canonical, store
+from ledger.canonical import normalize_decimal
 from ledger.store import NewEvent
 from partners.addresses import ZERO_ADDRESS
 from reconciliation.aggregators import aggregator_address
 
 from . import streams
-from .errors import RecordDateNotClosed, SnapshotInconsistent
+from .errors import RecordDateNotClosed, SnapshotInconsistent, SplitNotApplied
 from .instruments import active_deployments, instrument_by_isin
-from .models import CorporateAction
+from .models import CorporateAction, PayoutRun
 
 TOTAL_SUPPLY = selector("totalSupply()")
+SPLIT_KINDS = (CorporateAction.Kind.STOCK_SPLIT, CorporateAction.Kind.REVERSE_SPLIT)
+UNAPPLIED = (CorporateAction.Status.ANNOUNCED, CorporateAction.Status.SNAPSHOTTED)
 
 
 @dataclass(frozen=True)
@@ -96,6 +116,26 @@ def closing_block(w3: Web3, cutoff: datetime, network: str) -> BlockRef | None:
     return BlockRef(low, "0x" + bytes(block["hash"]).hex(), block["timestamp"])
 
 
+def splits_in_force(isin: str, cutoff: datetime) -> list[CorporateAction]:
+    """The instrument's splits and reverse splits (cancelled ones aside) that took effect before `cutoff`, in the
+    order they took effect. One effective on the day the cutoff opens counts as later (see tokens_per_share_at)."""
+    splits = (CorporateAction.objects.filter(isin=isin, kind__in=SPLIT_KINDS)
+              .exclude(status=CorporateAction.Status.CANCELLED).order_by("effective_date", "announced_at"))
+    return [split for split in splits if effective_cutoff(split.effective_date) < cutoff]
+
+
+def refuse_unapplied_splits(action: CorporateAction, cutoff: datetime) -> None:
+    """SplitNotApplied if a split in force at `cutoff`, other than `action` itself, is not applied yet: the ratio
+    or the tokens it brings are not known, so holders at `cutoff` cannot be counted in shares (module docstring)."""
+    for split in splits_in_force(action.isin, cutoff):
+        if split.id != action.id and split.status in UNAPPLIED:
+            raise SplitNotApplied(
+                f"{split.kind.replace('_', ' ')} {split.id} of {split.symbol} ({normalize_decimal(split.old_rate)} "
+                f"old shares become {normalize_decimal(split.new_rate)}) took effect on {split.effective_date} and "
+                f"is not applied yet, so {action.id} cannot count holders at {cutoff.isoformat()}: apply "
+                f"{split.id} first, then try again")
+
+
 def tokens_per_share_at(instrument: Instrument, cutoff: datetime) -> Decimal:
     """The instrument's tokens per share at `cutoff` (see the module docstring). A reverse split effective on the
     day the cutoff opens counts as later: the holders at the cutoff are those of the day before."""
@@ -126,10 +166,9 @@ def network_snapshot(deployment: TokenDeployment, cutoff: datetime, excluded_wal
     w3 = chain_client.web3_for(net)
     block = closing_block(w3, cutoff, net.name)
     balances: dict[str, int] = {}
-    log_count = 0
+    logs: list[TransferLog] = []
     if block is not None and block.number >= deployment.deploy_tx_block:
         logs = transfer_logs(w3, deployment.contract_address, deployment.deploy_tx_block, block.number)
-        log_count = len(logs)
         for log in logs:
             if log.from_address != ZERO_ADDRESS:
                 balances[log.from_address] = balances.get(log.from_address, 0) - log.value
@@ -140,18 +179,46 @@ def network_snapshot(deployment: TokenDeployment, cutoff: datetime, excluded_wal
         raise SnapshotInconsistent(f"{net.name}: replayed Transfer logs leave {negative[0]} with a negative balance")
     held = {address: units for address, units in balances.items() if units > 0}
     cross_check = _cross_check(w3, net, deployment, block, held) if block is not None else "no block before cutoff"
-    holders = sorted([address, str(units)] for address, units in held.items() if address not in excluded_wallets)
-    excluded = sorted([address, str(units)] for address, units in held.items() if address in excluded_wallets)
+    owed = split_tokens_owed(deployment.instrument.isin, net.name, cutoff, logs)
+    counted = {address: held.get(address, 0) + owed.get(address, 0) for address in held.keys() | owed.keys()}
+    holders = sorted([address, str(units)] for address, units in counted.items() if address not in excluded_wallets)
+    excluded = sorted([address, str(units)] for address, units in counted.items() if address in excluded_wallets)
     return {
         "network": net.name, "deployment_id": deployment.id, "token_address": deployment.contract_address,
         "decimals": deployment.decimals, "tokens_per_share": tokens_per_share_at(deployment.instrument, cutoff),
         "block_number": block.number if block else None, "block_hash": block.hash if block else None,
         "block_timestamp": block.timestamp if block else None, "from_block": deployment.deploy_tx_block,
-        "transfer_logs": log_count, "total_units": str(sum(held.values())),
+        "transfer_logs": len(logs), "total_units": str(sum(held.values())),
         "eligible_units": str(sum(int(units) for _, units in holders)), "holder_count": len(holders),
         "holders_sha256": holders_sha256([[net.name, address, units] for address, units in holders]),
         "cross_check": cross_check, "holders": holders, "excluded": excluded,
+        "split_tokens_owed": sorted([address, str(units)] for address, units in owed.items()),
     }
+
+
+def split_tokens_owed(isin: str, network: str, cutoff: datetime, logs: list[TransferLog]) -> dict[str, int]:
+    """Base units of new tokens that the splits in force at `cutoff` owe each holder on `network` and had not
+    minted by the snapshot block (`logs`: the token's Transfer logs up to it). See the module docstring."""
+    split_ids = [split.id for split in splits_in_force(isin, cutoff) if split.kind == CorporateAction.Kind.STOCK_SPLIT]
+    if not split_ids:
+        return {}
+    minted_in = {log.tx_hash.lower() for log in logs if log.from_address == ZERO_ADDRESS}
+    owed: dict[str, int] = {}
+    for run in PayoutRun.objects.filter(action_id__in=split_ids, kind=PayoutRun.Kind.SPLIT_MINT):
+        minted = _lines_minted(run.id, network, minted_in)
+        for line in run.lines.filter(network=network, units__gt=0):
+            if line.line_no not in minted:
+                owed[line.address] = owed.get(line.address, 0) + int(line.units)
+    return owed
+
+
+def _lines_minted(run_id: str, network: str, minted_in: set[str]) -> set[int]:
+    """The lines of a split mint run on `network` whose mint is among `minted_in` (transaction hashes). Every
+    attempt counts, re-signed ones included: the run's tx_signed events keep each hash, and the token's request
+    id lets only one of them mint."""
+    return {line_no for event in store.read_stream(streams.PAYOUT_RUN, run_id)
+            if event.event_type == "tx_signed" and event.payload["network"] == network
+            and event.payload["tx_hash"].lower() in minted_in for line_no in event.payload["line_nos"]}
 
 
 def _cross_check(w3: Web3, net: chain_client.Network, deployment: TokenDeployment, block: BlockRef,
@@ -184,7 +251,10 @@ def _cross_check(w3: Web3, net: chain_client.Network, deployment: TokenDeploymen
 
 def take_snapshot(action: CorporateAction, cutoff: datetime, *, exclude_issuer_wallets: bool, actor: str) -> dict:
     """Snapshot every network of the action's instrument and record it on dividend_snapshot/<action id>.
-    Taking it again with the same result records nothing (the chain below a closed cutoff does not change)."""
+    Refused with nothing recorded (SplitNotApplied) while a split in force at `cutoff` is not applied. Taking it
+    again with the same holders, balances and ratios records nothing (the chain below a closed cutoff does not
+    change; applying a split in force at it changes the ratio or the tokens owed, and so the record)."""
+    refuse_unapplied_splits(action, cutoff)
     deployments = active_deployments(instrument_by_isin(action.isin))
     excluded_wallets = issuer_wallets() if exclude_issuer_wallets else set()
     networks = [network_snapshot(deployment, cutoff, excluded_wallets) for deployment in deployments]
@@ -194,10 +264,18 @@ def take_snapshot(action: CorporateAction, cutoff: datetime, *, exclude_issuer_w
                "holders_sha256": holders_sha256(rows), "holder_count": len(rows),
                "issuer_wallets_excluded": exclude_issuer_wallets, "networks": networks}
     earlier = store.read_stream(streams.DIVIDEND_SNAPSHOT, action.id)
-    if earlier and earlier[-1].payload["holders_sha256"] == payload["holders_sha256"] \
-            and earlier[-1].payload["cutoff"] == canonical.timestamp_str(cutoff):
+    if earlier and _same_count(earlier[-1].payload, canonical.normalize_json(payload)):
         return earlier[-1].payload
     store.append(streams.DIVIDEND_SNAPSHOT, action.id, [NewEvent("holders_snapshotted", payload)],
                  metadata={"actor": actor}, expected_version=earlier[-1].version if earlier else store.NO_STREAM)
     return canonical.normalize_json(payload)
 
+
+
+def _same_count(recorded: dict, taken: dict) -> bool:
+    """Whether two snapshots count the same: cutoff, holders with their balances, and each network's ratio."""
+    def ratios(payload: dict) -> list[list[str]]:
+        return [[network["network"], network["tokens_per_share"]] for network in payload["networks"]]
+
+    return (recorded["cutoff"], recorded["holders_sha256"], ratios(recorded)) == (
+        taken["cutoff"], taken["holders_sha256"], ratios(taken))

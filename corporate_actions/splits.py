@@ -22,7 +22,12 @@ Splits (old_rate shares become new_rate; ratio r = new_rate / old_rate), in one 
 
 When custody held exactly the tokens outstanding, corporate-actions:<id>:<SYM> ends at zero (up to those
 documented remainders); anything else is the difference reconciliation reports. Mints and redemptions in
-flight would straddle two ratios: applying is refused (RequestsInFlight) until they finish.
+flight would straddle two ratios: applying is refused (RequestsInFlight) until they finish. Splits are applied in
+the order they take effect: one effective earlier and not applied yet refuses the next (SplitNotApplied).
+
+A dividend whose record date a split took effect on or before waits for that split too: its snapshot is refused
+(SplitNotApplied) until the split is applied, then counts holders at the ratio in force at the record date and,
+for a split, with the new tokens still owed to them (corporate_actions.snapshots).
 
 Symbol changes and delistings change the instrument through custody (its stream is keyed by ISIN, so every
 event before the change stays attached), in the same transaction as this app's *_applied event.
@@ -69,7 +74,7 @@ from .instruments import instrument_by_isin
 from .locks import lock
 from .models import CorporateAction
 from .runs import create_split_mint_run, split_run_id
-from .snapshots import effective_cutoff, take_snapshot
+from .snapshots import effective_cutoff, refuse_unapplied_splits, take_snapshot
 
 Kind = CorporateAction.Kind
 Status = CorporateAction.Status
@@ -89,7 +94,11 @@ def apply_action(action_id: str, *, actor: str) -> CorporateAction:
 
 
 def apply_split(action: CorporateAction, actor: str) -> CorporateAction:
+    """Apply a split or reverse split (module docstring). Splits apply in the order they take effect: one effective
+    before this one and not applied yet refuses it (SplitNotApplied), since this split's ratio and mints start
+    from the shares and tokens per share that one leaves, and snapshots read the ratio history in that order."""
     instrument = instrument_by_isin(action.isin)
+    refuse_unapplied_splits(action, effective_cutoff(action.effective_date))
     _refuse_in_flight(instrument)
     ratio = EXACT.divide(action.new_rate, action.old_rate)
     snapshot = None

@@ -20,7 +20,9 @@ class EntitlementSerializer(serializers.Serializer):
     record_date = serializers.DateField(allow_null=True)
     pay_date = serializers.DateField(allow_null=True)
     currency = serializers.CharField()
-    balance_units = DecimalStringField(help_text="Token base units the wallet held at the record date.")
+    balance_units = DecimalStringField(help_text="Token base units the wallet held at the record date, with the "
+                                       "new tokens of a stock split effective by then still owed to it (not yet "
+                                       "minted at that date).")
     shares = DecimalStringField(help_text="Share equivalent of that balance.")
     tax_category = serializers.CharField()
     tax_rate = DecimalStringField(allow_null=True)
