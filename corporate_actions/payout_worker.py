@@ -91,7 +91,11 @@ class _Network:
 
 def run_payout(run_id: str, *, wait_seconds: Decimal | float | None = None) -> PayoutRun:
     """Advance an approved run as far as it goes now (see the module docstring); safe to call at any time,
-    any number of times, after a crash at any point. PayoutNotApproved before approval."""
+    any number of times, after a crash at any point. PayoutNotApproved before approval.
+
+    `wait_seconds` (default DIVIDEND_RECEIPT_WAIT_SECONDS) bounds the wait for receipts on each network, counted
+    from when its batches are broadcast: signing thousands of holders on a busy worker must not eat the time
+    the chain is given to mine them."""
     run = get_run(run_id)
     if run.status == PayoutRun.Status.COMPLETED:
         return run
@@ -101,7 +105,6 @@ def run_payout(run_id: str, *, wait_seconds: Decimal | float | None = None) -> P
         raise ReinvestSharesNotSecured(f"reinvest run {run_id}: secure the {run.totals['reinvest_shares']} "
                                        f"{run.symbol} shares behind the new tokens first")
     wait = Decimal(str(settings.DIVIDEND_RECEIPT_WAIT_SECONDS if wait_seconds is None else wait_seconds))
-    deadline = time.monotonic() + float(wait)
     networks = sorted(set(pay_lines(run).filter(paid=False).values_list("network", flat=True)))
     for name in networks:
         network = _network(run, name)
@@ -111,7 +114,7 @@ def run_payout(run_id: str, *, wait_seconds: Decimal | float | None = None) -> P
         for batch_no in batches:
             _sign_batch(run, network, batch_no)
         _broadcast_signed(run, network)
-        _follow_receipts(run, network, deadline)
+        _follow_receipts(run, network, time.monotonic() + float(wait))
     _complete_if_done(run_id)
     return get_run(run_id)
 
