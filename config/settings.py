@@ -325,6 +325,41 @@ API_WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("API_WEBHOOK_TIMEOUT_SECONDS"
 API_WEBHOOK_MAX_ENDPOINTS = int(os.environ.get("API_WEBHOOK_MAX_ENDPOINTS", "10"))
 # Production refuses plain-http and private-network webhook URLs; dev and tests deliver to 127.0.0.1.
 API_WEBHOOK_ALLOW_INSECURE = env_bool("API_WEBHOOK_ALLOW_INSECURE", DEBUG or env_bool("SHARELEDGER_DEV", True))
+
+
+def _webhook_ca_bundle() -> str:
+    """The CA bundle (file or directory) partners' certificates are verified with: API_WEBHOOK_CA_BUNDLE, else the
+    process's REQUESTS_CA_BUNDLE or SSL_CERT_FILE, else "" (requests' own certifi bundle). The deliverer reads no
+    environment itself (api/webhooks/egress.py), so it is settled here, and a path that does not exist stops the
+    start: every delivery would fail its TLS handshake."""
+    for name in ("API_WEBHOOK_CA_BUNDLE", "REQUESTS_CA_BUNDLE", "SSL_CERT_FILE"):
+        path = os.environ.get(name, "")
+        if path:
+            if not os.path.exists(path):
+                raise RuntimeError(f"{name}={path} does not exist: webhook deliveries verify partners' certificates "
+                                   f"with it (API_WEBHOOK_CA_BUNDLE, else REQUESTS_CA_BUNDLE, else SSL_CERT_FILE)")
+            return path
+    return ""
+
+
+def _webhook_proxy_url() -> str:
+    """API_WEBHOOK_PROXY_URL, an http://[user:password@]host:port proxy the deliverer tunnels through (CONNECT), or
+    "": webhooks never use HTTPS_PROXY and its kind (see docs/security.md)."""
+    url = os.environ.get("API_WEBHOOK_PROXY_URL", "")
+    try:
+        parsed = urlparse(url)
+        well_formed = (parsed.scheme == "http" and bool(parsed.hostname) and parsed.port is not None
+                       and parsed.path in {"", "/"})
+    except ValueError:  # a port beyond 65535, a bracket left open
+        well_formed = False
+    if url and not well_formed:
+        raise RuntimeError("API_WEBHOOK_PROXY_URL must be http://[user:password@]host:port, the proxy webhook "
+                           "deliveries open their CONNECT tunnels through")
+    return url
+
+
+API_WEBHOOK_CA_BUNDLE = _webhook_ca_bundle()
+API_WEBHOOK_PROXY_URL = _webhook_proxy_url()
 CELERY_BEAT_SCHEDULE["api-webhook-follower"] = {
     "task": "api.tasks.queue_webhook_deliveries",
     "schedule": float(os.environ.get("API_WEBHOOK_POLL_SECONDS", "2")),

@@ -2,6 +2,9 @@
 
 Why the URL checks: the deliverer POSTs from inside our network, so in production an endpoint must be
 https and must not resolve to a private, loopback or link-local address (server-side request forgery).
+Through API_WEBHOOK_PROXY_URL the proxy resolves the host, and our own resolver may know no public name at
+all (a network whose only way out is the proxy): a host we cannot resolve is then left to the proxy, which must
+refuse non-public destinations; one our resolver places outside the public internet is still refused here.
 Dev and tests (API_WEBHOOK_ALLOW_INSECURE) deliver to 127.0.0.1 over http.
 """
 from __future__ import annotations
@@ -35,7 +38,11 @@ def check_url(url: str) -> None:
         raise InvalidWebhookUrl(f"webhook URL must be an absolute {' or '.join(sorted(allowed_schemes))} URL")
     if parsed.username or parsed.password:
         raise InvalidWebhookUrl("webhook URL must not carry credentials")
-    if not settings.API_WEBHOOK_ALLOW_INSECURE:
+    if settings.API_WEBHOOK_ALLOW_INSECURE:
+        return
+    if settings.API_WEBHOOK_PROXY_URL:
+        _refuse_non_public(parsed.hostname, _resolve(parsed.hostname, port) or [])
+    else:
         allowed_addresses(parsed.hostname, port)
 
 
@@ -43,16 +50,30 @@ def allowed_addresses(host: str, port: int) -> list[str]:
     """The host's addresses from one DNS resolution, InvalidWebhookUrl unless we may connect to every one.
     The deliverer connects only to an address of this list (egress.py): resolving again could give another
     answer (DNS rebinding, a zero TTL), one that was never checked."""
+    addresses = _resolve(host, port)
+    if addresses is None:
+        raise InvalidWebhookUrl(f"webhook host {host!r} does not resolve")
+    if not settings.API_WEBHOOK_ALLOW_INSECURE:
+        _refuse_non_public(host, addresses)
+    return addresses
+
+
+def _resolve(host: str, port: int) -> list[str] | None:
+    """The host's addresses in the resolver's order of preference, None when our resolver has no answer.
+    InvalidWebhookUrl for a name no resolver could look up (a label too long for DNS...)."""
     try:
         answers = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError):
+    except UnicodeError:
         raise InvalidWebhookUrl(f"webhook host {host!r} does not resolve") from None
-    addresses = list(dict.fromkeys(answer[4][0] for answer in answers))  # in the resolver's order of preference
-    if not settings.API_WEBHOOK_ALLOW_INSECURE:
-        for address in addresses:
-            if not ipaddress.ip_address(address.split("%")[0]).is_global:
-                raise InvalidWebhookUrl(f"webhook host {host!r} resolves to a non-public address")
-    return addresses
+    except socket.gaierror:
+        return None
+    return list(dict.fromkeys(answer[4][0] for answer in answers))
+
+
+def _refuse_non_public(host: str, addresses: list[str]) -> None:
+    for address in addresses:
+        if not ipaddress.ip_address(address.split("%")[0]).is_global:
+            raise InvalidWebhookUrl(f"webhook host {host!r} resolves to a non-public address")
 
 
 def register_endpoint(partner_id: str, url: str, description: str = "") -> WebhookEndpoint:

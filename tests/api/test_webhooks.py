@@ -2,20 +2,27 @@
 verifiable by a receiver written from docs/webhooks.md alone (the Receiver below)."""
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import http.server
 import json
+import os
 import socket
+import ssl
+import subprocess
+import sys
 import threading
 import time
+from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 import requests
 from django.utils import timezone
 
-from api import tasks
+from api import checks, tasks
 from api.errors import InvalidWebhookUrl
 from api.models import WebhookDelivery, WebhookEndpoint
 from api.webhooks import delivery, follower
@@ -23,17 +30,21 @@ from api.webhooks.endpoints import register_endpoint
 from api.webhooks.signing import signature_header
 from issuance import services as issuance
 from ledger.models import IdempotencyRecord
+from tests.conftest import ROOT
 from tests.issuance.conftest import book_share_journal  # noqa: F401  (fixture: custody's sync booking a JNLS)
 from tests.issuance.support import book_custody_shares
 
 from .support import OPS
 
+PARTNER_HOST = "hooks.partner.example"
+
 
 class Receiver:
     """A partner's webhook endpoint, implemented from docs/webhooks.md: raw body, header split on "," into
-    t and v1, HMAC-SHA256(secret, t + "." + body) compared in constant time, 300 s tolerance, dedupe on id."""
+    t and v1, HMAC-SHA256(secret, t + "." + body) compared in constant time, 300 s tolerance, dedupe on id.
+    With `tls` (a server context) it answers https on PARTNER_HOST, which the test's resolver must place."""
 
-    def __init__(self, fail_first: int = 0):
+    def __init__(self, fail_first: int = 0, tls: ssl.SSLContext | None = None):
         self.secret = ""
         self.fail_first = fail_first
         self.seen_ids: list[str] = []
@@ -52,7 +63,11 @@ class Receiver:
                 pass
 
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/hooks"
+        if tls is None:
+            self.url = f"http://127.0.0.1:{self.server.server_port}/hooks"
+        else:
+            self.server.socket = tls.wrap_socket(self.server.socket, server_side=True)
+            self.url = f"https://{PARTNER_HOST}:{self.server.server_port}/hooks"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def verify(self, header: str, raw_body: bytes, tolerance: int = 300) -> dict:
@@ -135,6 +150,123 @@ class Listener:
 
     def close(self):
         self.sock.close()
+
+
+@dataclass(frozen=True)
+class PartnerPki:
+    ca_bundle: Path  # the partner's private CA, as an operator would configure it
+    server_context: ssl.SSLContext  # the receiver's certificate for PARTNER_HOST, issued by that CA
+
+
+@pytest.fixture(scope="module")
+def partner_pki(tmp_path_factory) -> PartnerPki:
+    """A private CA made for these tests with openssl, and the server certificate it issued to PARTNER_HOST."""
+    folder = tmp_path_factory.mktemp("partner_pki")
+    config = folder / "openssl.cnf"
+    config.write_text("[req]\ndistinguished_name = dn\n[dn]\n"
+                      "[ca]\nbasicConstraints = critical, CA:TRUE\nkeyUsage = critical, keyCertSign, cRLSign\n"
+                      "subjectKeyIdentifier = hash\n"
+                      f"[server]\nsubjectAltName = DNS:{PARTNER_HOST}\nbasicConstraints = critical, CA:FALSE\n"
+                      "keyUsage = critical, digitalSignature\nextendedKeyUsage = serverAuth\n"
+                      "subjectKeyIdentifier = hash\nauthorityKeyIdentifier = keyid\n")
+    key = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+
+    def openssl(*args: str) -> None:
+        subprocess.run(["openssl", *args], cwd=folder, check=True, capture_output=True, timeout=60)
+
+    openssl("req", "-config", config.name, "-x509", *key, "-keyout", "ca.key", "-out", "ca.pem", "-days", "2",
+            "-subj", "/CN=partner test CA", "-extensions", "ca")
+    openssl("req", "-config", config.name, *key, "-keyout", "server.key", "-out", "server.csr",
+            "-subj", f"/CN={PARTNER_HOST}")
+    openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
+            "-days", "2", "-extfile", config.name, "-extensions", "server", "-out", "server.pem")
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(folder / "server.pem", folder / "server.key")
+    return PartnerPki(folder / "ca.pem", context)
+
+
+@pytest.fixture
+def partner_dns(monkeypatch) -> dict[str, str | None]:
+    """Our resolver's answer for each name put in the dict (None: the name does not resolve); other names resolve
+    as usual."""
+    answers: dict[str, str | None] = {}
+    real_getaddrinfo = socket.getaddrinfo
+
+    def resolve(host, port, *args, **kwargs):
+        if host not in answers:
+            return real_getaddrinfo(host, port, *args, **kwargs)
+        if answers[host] is None:
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (answers[host], port))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolve)
+    return answers
+
+
+class ConnectProxy:
+    """An operator's forward proxy: it opens CONNECT tunnels to the names it resolves itself (`names`), and logs
+    each request's method and target in `requests`; `refuse` answers every one 403."""
+
+    def __init__(self, names: dict[str, str], refuse: bool = False):
+        self.names = names
+        self.refuse = refuse
+        self.requests: list[str] = []
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._tunnel, args=(conn,), daemon=True).start()
+
+    def _tunnel(self, client: socket.socket):
+        with client:
+            head = b""
+            while b"\r\n\r\n" not in head:
+                chunk = client.recv(4096)
+                if not chunk:
+                    return
+                head += chunk
+            method, target, _ = head.split(b"\r\n", 1)[0].decode().split(" ")
+            self.requests.append(f"{method} {target}")
+            host, port = target.rsplit(":", 1)
+            if self.refuse or method != "CONNECT":
+                client.sendall(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n")
+                return
+            with socket.create_connection((self.names[host], int(port))) as upstream:
+                client.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+                answers = threading.Thread(target=self._pipe, args=(upstream, client), daemon=True)
+                answers.start()
+                self._pipe(client, upstream)
+                answers.join(timeout=10)
+
+    @staticmethod
+    def _pipe(source: socket.socket, sink: socket.socket):
+        with contextlib.suppress(OSError):
+            while data := source.recv(65536):
+                sink.sendall(data)
+        with contextlib.suppress(OSError):
+            sink.shutdown(socket.SHUT_WR)
+
+    def close(self):
+        self.sock.close()
+
+
+@pytest.fixture
+def proxy():
+    made = []
+
+    def make(names: dict[str, str] | None = None, **options) -> ConnectProxy:
+        made.append(ConnectProxy(names or {}, **options))
+        return made[-1]
+
+    yield make
+    for item in made:
+        item.close()
 
 
 def pending_delivery(endpoint: WebhookEndpoint) -> WebhookDelivery:
@@ -384,3 +516,154 @@ def test_a_webhook_url_with_an_impossible_port_is_refused_and_nothing_is_stored(
 def test_a_url_that_does_not_parse_is_an_invalid_webhook_url_for_the_service_too(alice):
     with pytest.raises(InvalidWebhookUrl):
         register_endpoint(alice.id, "https://[::1/h")
+
+
+def registered(partner, hooks: Receiver) -> WebhookEndpoint:
+    endpoint = register_endpoint(partner.id, hooks.url)
+    hooks.secret = endpoint.secret
+    return endpoint
+
+
+def test_a_partner_behind_a_private_ca_is_delivered_to_once_that_ca_is_the_configured_bundle(
+        alice, receiver, partner_pki, partner_dns, settings):
+    partner_dns[PARTNER_HOST] = "127.0.0.1"
+    hooks = receiver(tls=partner_pki.server_context)
+    sent = pending_delivery(registered(alice, hooks))
+
+    settings.API_WEBHOOK_CA_BUNDLE = ""  # none configured: requests' own public CAs
+    refused = delivery.deliver(sent.pk)
+    settings.API_WEBHOOK_CA_BUNDLE = str(partner_pki.ca_bundle)
+    WebhookDelivery.objects.filter(pk=sent.pk).update(next_attempt_at=timezone.now())
+    delivered = delivery.deliver(sent.pk)
+
+    assert (refused.status, refused.last_status_code) == ("pending", None)
+    assert (delivered.status, delivered.last_status_code) == ("delivered", 200)
+    assert [a.error for a in sent.attempt_log.order_by("number")] == [
+        "TLS handshake or certificate verification failed", ""]
+    assert [event["id"] for event in hooks.processed] == ["evt_1"]
+
+
+def test_the_certificate_must_name_the_urls_host_though_the_connection_goes_to_a_checked_address(
+        alice, receiver, partner_pki, partner_dns, settings):
+    settings.API_WEBHOOK_CA_BUNDLE = str(partner_pki.ca_bundle)
+    partner_dns["other.partner.example"] = "127.0.0.1"  # the same server, under a name its certificate lacks
+    hooks = receiver(tls=partner_pki.server_context)
+    sent = pending_delivery(register_endpoint(alice.id, hooks.url.replace(PARTNER_HOST, "other.partner.example")))
+
+    attempted = delivery.deliver(sent.pk)
+
+    assert (attempted.status, attempted.last_status_code) == ("pending", None)
+    assert sent.attempt_log.get().error == "TLS handshake or certificate verification failed"
+    assert hooks.processed == []
+
+
+@pytest.mark.parametrize(("environment", "bundle"), [
+    ({}, ""),
+    ({"SSL_CERT_FILE": "{ca}"}, "{ca}"),
+    ({"SSL_CERT_FILE": "{other}", "REQUESTS_CA_BUNDLE": "{ca}"}, "{ca}"),
+    ({"REQUESTS_CA_BUNDLE": "{other}", "API_WEBHOOK_CA_BUNDLE": "{ca}"}, "{ca}"),
+])
+def test_the_webhook_ca_bundle_defaults_to_the_processs_requests_ca_bundle_or_ssl_cert_file(
+        partner_pki, tmp_path, environment, bundle):
+    paths = {"ca": str(partner_pki.ca_bundle), "other": str(tmp_path)}
+    done = settings_in_child({name: value.format(**paths) for name, value in environment.items()},
+                             "API_WEBHOOK_CA_BUNDLE")
+    assert (done.returncode, done.stdout.strip()) == (0, bundle.format(**paths)), done.stderr
+
+
+@pytest.mark.parametrize(("environment", "refusal"), [
+    ({"REQUESTS_CA_BUNDLE": "/nowhere/ca.pem"}, "RuntimeError: REQUESTS_CA_BUNDLE=/nowhere/ca.pem does not exist"),
+    ({"API_WEBHOOK_PROXY_URL": "https://proxy.internal:3128"}, "RuntimeError: API_WEBHOOK_PROXY_URL must be http://"),
+    ({"API_WEBHOOK_PROXY_URL": "http://proxy.internal"}, "RuntimeError: API_WEBHOOK_PROXY_URL must be http://"),
+])
+def test_a_webhook_ca_bundle_that_does_not_exist_or_a_proxy_url_we_cannot_tunnel_through_stops_the_start(
+        environment, refusal):
+    done = settings_in_child(environment, "API_WEBHOOK_PROXY_URL")
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines()[-1].startswith(refusal)
+
+
+def settings_in_child(environment: dict[str, str], name: str) -> subprocess.CompletedProcess:
+    """Import the settings in a fresh process with only these of the variables that choose the webhook CA bundle
+    and proxy, and print one setting."""
+    chosen = ("API_WEBHOOK_CA_BUNDLE", "REQUESTS_CA_BUNDLE", "SSL_CERT_FILE", "API_WEBHOOK_PROXY_URL")
+    env = {key: value for key, value in os.environ.items() if key not in chosen}
+    env.update(environment, DATABASE_URL="postgresql://nobody@127.0.0.1:9/unused", PYTHONPATH=str(ROOT))
+    return subprocess.run([sys.executable, "-c", f"import config.settings as s; print(s.{name})"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_through_the_configured_proxy_the_tunnel_is_opened_by_name_and_tls_is_verified_end_to_end(
+        alice, receiver, proxy, partner_pki, partner_dns, settings):
+    settings.API_WEBHOOK_ALLOW_INSECURE = False
+    settings.API_WEBHOOK_CA_BUNDLE = str(partner_pki.ca_bundle)
+    partner_dns[PARTNER_HOST] = None  # our network resolves no public name: only the proxy does
+    hooks = receiver(tls=partner_pki.server_context)
+    egress_proxy = proxy({PARTNER_HOST: "127.0.0.1"})
+    settings.API_WEBHOOK_PROXY_URL = egress_proxy.url
+    sent = pending_delivery(registered(alice, hooks))
+
+    attempted = delivery.deliver(sent.pk)
+
+    assert (attempted.status, attempted.last_status_code) == ("delivered", 200)
+    assert egress_proxy.requests == [f"CONNECT {PARTNER_HOST}:{hooks.server.server_port}"]
+    assert [event["id"] for event in hooks.processed] == ["evt_1"]
+
+
+def test_a_tunnel_the_proxy_refuses_is_logged_as_a_failed_connection_without_the_proxys_answer(
+        alice, proxy, partner_dns, settings):
+    settings.API_WEBHOOK_ALLOW_INSECURE = False
+    partner_dns[PARTNER_HOST] = None
+    refusing = proxy(refuse=True)
+    settings.API_WEBHOOK_PROXY_URL = refusing.url
+    sent = pending_delivery(register_endpoint(alice.id, f"https://{PARTNER_HOST}/hooks"))
+
+    attempted = delivery.deliver(sent.pk)
+
+    assert refusing.requests == [f"CONNECT {PARTNER_HOST}:443"]
+    assert (attempted.status, attempted.last_status_code) == ("pending", None)
+    assert sent.attempt_log.get().error == "connection failed"
+
+
+def test_through_a_proxy_a_host_our_resolver_places_in_our_network_is_refused_before_the_proxy_sees_it(
+        alice, proxy, partner_dns, settings):
+    settings.API_WEBHOOK_ALLOW_INSECURE = False
+    egress_proxy = proxy({PARTNER_HOST: "127.0.0.1"})
+    settings.API_WEBHOOK_PROXY_URL = egress_proxy.url
+    partner_dns["db.internal"] = "10.0.0.5"
+    partner_dns[PARTNER_HOST] = "93.184.216.34"
+    with pytest.raises(InvalidWebhookUrl, match="non-public"):
+        register_endpoint(alice.id, "https://db.internal/hooks")
+    sent = pending_delivery(register_endpoint(alice.id, f"https://{PARTNER_HOST}/hooks"))
+    partner_dns[PARTNER_HOST] = "10.0.0.5"  # moved into our network after its registration
+
+    attempted = delivery.deliver(sent.pk)
+
+    assert sent.attempt_log.get().error == f"webhook host '{PARTNER_HOST}' resolves to a non-public address"
+    assert (attempted.status, egress_proxy.requests) == ("pending", [])
+
+
+def test_through_a_proxy_a_host_name_no_resolver_could_look_up_is_still_refused_at_registration(
+        alice, proxy, settings):
+    settings.API_WEBHOOK_ALLOW_INSECURE = False
+    settings.API_WEBHOOK_PROXY_URL = proxy().url
+    with pytest.raises(InvalidWebhookUrl, match="does not resolve"):
+        register_endpoint(alice.id, f"https://{'a' * 64}.example/hooks")  # a DNS label is at most 63 bytes
+    assert not WebhookEndpoint.objects.filter(partner_id=alice.id).exists()
+
+
+def test_proxies_from_the_environment_are_not_used_and_the_system_check_says_so(
+        alice, receiver, proxy, partner_pki, partner_dns, settings, monkeypatch):
+    settings.API_WEBHOOK_CA_BUNDLE = str(partner_pki.ca_bundle)
+    partner_dns[PARTNER_HOST] = "127.0.0.1"
+    environment_proxy = proxy({PARTNER_HOST: "127.0.0.1"})
+    monkeypatch.setenv("HTTPS_PROXY", environment_proxy.url)
+    hooks = receiver(tls=partner_pki.server_context)
+
+    attempted = delivery.deliver(pending_delivery(registered(alice, hooks)).pk)
+    [said] = checks.webhooks_do_not_use_environment_proxies(None)
+    settings.API_WEBHOOK_PROXY_URL = environment_proxy.url
+
+    assert (attempted.status, environment_proxy.requests) == ("delivered", [])
+    assert (said.id, said.msg.split(" set,")[0]) == ("api.I001", "HTTPS_PROXY")
+    assert checks.webhooks_do_not_use_environment_proxies(None) == []
