@@ -11,7 +11,7 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_typing import ChecksumAddress
 from eth_utils import keccak
-from web3 import Web3
+from web3 import HTTPProvider, Web3
 from web3.contract import Contract
 from web3.contract.contract import ContractFunction
 from web3.exceptions import ContractCustomError
@@ -26,6 +26,8 @@ from chain.deploy import (
     deploy_share_token,
 )
 from chain.tx import GasParams, SignedChainTx, TxStatus, broadcast, gas_params_from_head, receipt_status
+
+NODE_CALL_TIMEOUT_SECONDS = 120
 
 
 @dataclass(frozen=True)
@@ -99,11 +101,19 @@ class ChainHarness:
         raise AssertionError(f"revert data {revert_data} matches no error of the contract")
 
     def rpc(self, method: str, *params: object) -> object:
-        """A raw JSON-RPC call (evm_snapshot, evm_mine, ...) whose error answer fails loudly."""
-        answer = self.w3.provider.make_request(method, list(params))
-        if "error" in answer:
-            raise AssertionError(f"{method}{list(params)}: {answer['error']}")
-        return answer["result"]
+        return node_call(self.w3, method, *params)
+
+
+def node_call(w3: Web3, method: str, *params: object) -> object:
+    """A raw JSON-RPC call to the test node (evm_snapshot, anvil_mine, ...) whose error answer fails loudly.
+
+    Sent over a provider of its own with a generous timeout: the product's clients give up after 10 s, and
+    mining hundreds of blocks on a machine whose cores are busy with other suites can take that long."""
+    provider = HTTPProvider(w3.provider.endpoint_uri, request_kwargs={"timeout": NODE_CALL_TIMEOUT_SECONDS})
+    answer = provider.make_request(method, list(params))
+    if "error" in answer:
+        raise AssertionError(f"{method}{list(params)}: {answer['error']}")
+    return answer["result"]
 
 
 def dev_actors() -> Actors:

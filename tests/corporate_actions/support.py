@@ -15,6 +15,7 @@ from eth_utils import to_checksum_address
 from web3 import Web3
 
 from chain.artifacts import load_artifact
+from chain.testing import node_call
 from chain.tx import MINT, gas_params_from_head, id_to_bytes32, sign_transaction
 from ledger import store
 from ledger.store import NewEvent, Posting
@@ -24,16 +25,9 @@ APPROVER = "user:test-approver"
 NEW_YORK = ZoneInfo("America/New_York")
 
 
-def rpc(w3: Web3, method: str, *params: object) -> object:
-    answer = w3.provider.make_request(method, list(params))
-    if "error" in answer:
-        raise AssertionError(f"{method}{list(params)}: {answer['error']}")
-    return answer["result"]
-
-
 def funded_account(w3: Web3) -> LocalAccount:
     account = Account.create()
-    rpc(w3, "anvil_setBalance", account.address, hex(10**21))
+    node_call(w3, "anvil_setBalance", account.address, hex(10**21))
     return account
 
 
@@ -48,8 +42,8 @@ def chain_date(w3: Web3) -> date:
 
 def mine_after(w3: Web3, moment: datetime) -> None:
     """Mine a block one second after `moment`: the day before it is now closed on this chain."""
-    rpc(w3, "evm_setNextBlockTimestamp", int(moment.timestamp()) + 1)
-    rpc(w3, "evm_mine")
+    node_call(w3, "evm_setNextBlockTimestamp", int(moment.timestamp()) + 1)
+    node_call(w3, "evm_mine")
 
 
 def mint_directly(w3: Web3, minter: LocalAccount, token: str, amounts: list[tuple[str, int]]) -> None:
@@ -61,17 +55,17 @@ def mint_directly(w3: Web3, minter: LocalAccount, token: str, amounts: list[tupl
         "data": "0x" + (MINT + encode(["address", "uint256", "bytes32"], [holder, units,
                                                                         id_to_bytes32(f"setup:{token}:{nonce + offset}")])).hex()}]}
         for offset, (holder, units) in enumerate(amounts)]
-    rpc(w3, "anvil_impersonateAccount", minter.address)
-    rpc(w3, "evm_setAutomine", False)
+    node_call(w3, "anvil_impersonateAccount", minter.address)
+    node_call(w3, "evm_setAutomine", False)
     try:
         answers = requests.post(w3.provider.endpoint_uri, json=calls, timeout=120).json()
         failed = [answer for answer in answers if "error" in answer]
         assert not failed, failed[:3]
         while w3.eth.get_transaction_count(minter.address, "latest") < nonce + len(amounts):
-            rpc(w3, "evm_mine")
+            node_call(w3, "evm_mine")
     finally:
-        rpc(w3, "evm_setAutomine", True)
-        rpc(w3, "anvil_stopImpersonatingAccount", minter.address)
+        node_call(w3, "evm_setAutomine", True)
+        node_call(w3, "anvil_stopImpersonatingAccount", minter.address)
 
 
 def send_call(w3: Web3, sender: LocalAccount, to: str, data: bytes) -> None:

@@ -8,12 +8,13 @@ from types import SimpleNamespace
 
 import pytest
 
+from chain.testing import node_call
 from corporate_actions import services, splits
 from corporate_actions.errors import RecordDateNotClosed
 from corporate_actions.snapshots import holders_sha256, record_date_cutoff
 from ledger import canonical, store
 
-from .support import OPS, chain_date, funded_account, rpc, transfer
+from .support import OPS, chain_date, funded_account, transfer
 
 
 def test_the_snapshot_block_is_the_last_one_before_the_record_date_ends_and_its_hash_can_be_recomputed(
@@ -26,7 +27,7 @@ def test_the_snapshot_block_is_the_last_one_before_the_record_date_ends_and_its_
     with pytest.raises(RecordDateNotClosed):
         services.snapshot_holders(action.id, actor=OPS)
     cutoff = record_date_cutoff(record_date)
-    rpc(chain_env.w3, "evm_setNextBlockTimestamp", int(cutoff.timestamp()))  # exactly at midnight: the next day
+    node_call(chain_env.w3, "evm_setNextBlockTimestamp", int(cutoff.timestamp()))  # exactly at midnight: the next day
     transfer(chain_env.w3, a, issued.token.contract_address, b.address, issued.units(5))
 
     snapshot = services.snapshot_holders(action.id, actor=OPS)
@@ -51,7 +52,7 @@ def test_balances_older_than_the_nodes_pruned_state_come_from_the_transfer_logs(
     issued.issue({a.address: "3"})
     transfer(chain_env.w3, a, issued.token.contract_address, b.address, issued.units(1))
     action = issued.announce_and_close_record_date("1")
-    rpc(chain_env.w3, "anvil_mine", hex(300))  # anvil keeps the state of the last 256 blocks only
+    node_call(chain_env.w3, "anvil_mine", hex(300))  # anvil keeps the state of the last 256 blocks only
 
     snapshot = services.snapshot_holders(action.id, actor=OPS)
 

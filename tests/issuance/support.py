@@ -121,13 +121,6 @@ def ap_requests_mint(base_url: str, symbol: str, qty: str, wallet: str) -> dict:
     return answer.json()
 
 
-def rpc(w3, method, *params):
-    """An anvil JSON-RPC call (evm_snapshot, evm_revert, evm_mine...) that must succeed; its result."""
-    answer = w3.provider.make_request(method, list(params))
-    assert "error" not in answer, answer
-    return answer["result"]
-
-
 def minted(partner, token, keys, book_share_journal, qty="10"):
     """A completed mint of `qty` shares' tokens to the partner's wallet, its shares journaled in first."""
     request = services.request_mint(partner, token.instrument.symbol, qty, "anvil", keys.partner_wallet.address,

@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 from django.core.management import call_command
 
+from chain.testing import node_call
 from chain.tx import gas_params_from_head, id_to_bytes32, sign_mint, sign_transaction
 from custody.instruments import change_tokens_per_share
 from issuance import services, tasks
@@ -16,7 +17,7 @@ from issuance.models import ChainAlert, RedeemRequest
 from ledger import store
 from ledger.balances import balance
 
-from .support import OPS, funded_account, minted, rpc, token_contract, transfer_tokens
+from .support import OPS, funded_account, minted, token_contract, transfer_tokens
 
 pytestmark = pytest.mark.django_db
 TOKEN = 10**18
@@ -31,20 +32,20 @@ def signed_transfer(w3, sender, token: str, to: str, amount: int):
 
 def mine_together(w3, *raw_txs: bytes) -> None:
     """One block holding these transactions in this order."""
-    rpc(w3, "evm_setAutomine", False)
+    node_call(w3, "evm_setAutomine", False)
     try:
         for raw in raw_txs:
             w3.eth.send_raw_transaction(raw)
-        rpc(w3, "evm_mine")
+        node_call(w3, "evm_mine")
     finally:
-        rpc(w3, "evm_setAutomine", True)
+        node_call(w3, "evm_setAutomine", True)
 
 
 def test_a_deposit_reincluded_at_another_log_index_stays_one_redemption(partner, token, keys, w3, book_share_journal):
     minted(partner, token, keys, book_share_journal, "20")
     stranger = funded_account(w3)
     transfer_tokens(w3, keys.partner_wallet, token.contract_address, stranger.address, 7 * TOKEN)
-    snapshot = rpc(w3, "evm_snapshot")
+    snapshot = node_call(w3, "evm_snapshot")
     deposit = signed_transfer(w3, keys.partner_wallet, token.contract_address, keys.redemption_wallet.address,
                               6 * TOKEN)
     w3.eth.send_raw_transaction(deposit.raw_tx)
@@ -52,7 +53,7 @@ def test_a_deposit_reincluded_at_another_log_index_stays_one_redemption(partner,
     assert services.watch_chains().deposits == 1
     first = RedeemRequest.objects.get(deposit_tx_hash=deposit.tx_hash)
 
-    rpc(w3, "evm_revert", snapshot)
+    node_call(w3, "evm_revert", snapshot)
     other = signed_transfer(w3, stranger, token.contract_address, funded_account(w3).address, TOKEN)
     mine_together(w3, other.raw_tx, deposit.raw_tx)
     assert w3.eth.get_transaction_receipt(deposit.tx_hash)["logs"][0]["logIndex"] == 1
@@ -68,7 +69,7 @@ def burned_with_a_snapshot_before(partner, token, keys, w3, book_share_journal):
     transfer_tokens(w3, keys.partner_wallet, token.contract_address, keys.redemption_wallet.address, 6 * TOKEN)
     services.watch_chains()
     redeem = RedeemRequest.objects.get(deployment=token)
-    snapshot = rpc(w3, "evm_snapshot")
+    snapshot = node_call(w3, "evm_snapshot")
     return redeem, snapshot, services.process_redeem(redeem.id)
 
 
@@ -80,7 +81,7 @@ def test_a_burn_reorged_out_is_reversed_and_burned_again_and_no_shares_leave_bef
     with pytest.raises(BurnNotFinal):  # a reorg could still undo the burn: the shares stay
         services.final_burn(redeem.id)
 
-    rpc(w3, "evm_revert", snapshot)  # the block holding the burn is gone; the deposit stays
+    node_call(w3, "evm_revert", snapshot)  # the block holding the burn is gone; the deposit stays
     contract = token_contract(w3, token.contract_address)
     assert contract.functions.totalSupply().call() == 10 * TOKEN
     assert tasks.watch_chains()["reorged_burns"] == [redeem.id]
@@ -97,7 +98,7 @@ def test_a_burn_reorged_out_is_reversed_and_burned_again_and_no_shares_leave_bef
     out = io.StringIO()
     call_command("watch_chains", stdout=out)
     assert "0 reorged burns" in out.getvalue()
-    rpc(w3, "anvil_mine", hex(64 + 1))  # the burn is now older than the reorg window (64 blocks)
+    node_call(w3, "anvil_mine", hex(64 + 1))  # the burn is now older than the reorg window (64 blocks)
     released = services.release_shares(services.final_burn(redeem.id), OPS, reference="JNLS")
     assert released.status == RedeemRequest.Status.COMPLETED
 
@@ -106,8 +107,8 @@ def test_a_burn_that_left_the_chain_while_the_watcher_was_down_is_reversed_not_l
         partner, token, keys, w3, book_share_journal):
     symbol = token.instrument.symbol
     redeem, snapshot, burned = burned_with_a_snapshot_before(partner, token, keys, w3, book_share_journal)
-    rpc(w3, "evm_revert", snapshot)  # the burn is gone ...
-    rpc(w3, "anvil_mine", hex(64 + 2))  # ... and its recorded block is now older than the reorg window
+    node_call(w3, "evm_revert", snapshot)  # the burn is gone ...
+    node_call(w3, "anvil_mine", hex(64 + 2))  # ... and its recorded block is now older than the reorg window
     assert services.watch_chains().reorged_burns == []  # the watcher re-checks only the window
 
     with pytest.raises(BurnNotFinal, match="left the chain"):
@@ -162,13 +163,13 @@ def test_a_mint_nobody_requested_of_tokens_not_exact_in_shares_is_still_alerted(
 def reorged_out_deposit(partner, token, keys, w3, book_share_journal):
     """A deposit the watcher recorded whose block then left the chain; returns (redeem, its signed transaction)."""
     minted(partner, token, keys, book_share_journal, "10")
-    snapshot = rpc(w3, "evm_snapshot")
+    snapshot = node_call(w3, "evm_snapshot")
     deposit = signed_transfer(w3, keys.partner_wallet, token.contract_address, keys.redemption_wallet.address,
                               4 * TOKEN)
     w3.eth.send_raw_transaction(deposit.raw_tx)
     w3.eth.wait_for_transaction_receipt(deposit.tx_hash)
     services.watch_chains()
-    rpc(w3, "evm_revert", snapshot)
+    node_call(w3, "evm_revert", snapshot)
     return RedeemRequest.objects.get(deposit_tx_hash=deposit.tx_hash), deposit
 
 
@@ -184,7 +185,7 @@ def test_a_deposit_briefly_off_chain_waits_and_is_redeemed_once_it_is_back(partn
 
 def test_a_deposit_off_chain_for_longer_than_the_reorg_window_fails(partner, token, keys, w3, book_share_journal):
     redeem, _ = reorged_out_deposit(partner, token, keys, w3, book_share_journal)
-    rpc(w3, "anvil_mine", hex(redeem.deposit_block + 64 + 1 - w3.eth.block_number))  # older than the reorg window
+    node_call(w3, "anvil_mine", hex(redeem.deposit_block + 64 + 1 - w3.eth.block_number))  # older than the reorg window
     failed = services.process_redeem(redeem.id, wait_seconds=0)
     assert (failed.status, failed.failure_code) == (RedeemRequest.Status.FAILED, "deposit_not_found")
 

@@ -5,11 +5,12 @@ from decimal import Decimal
 
 import pytest
 
+from chain.testing import node_call
 from issuance import services
 from issuance.models import ChainAlert, MintRequest
 from ledger.balances import balance
 
-from .support import OPS, network_settings, rpc, token_contract
+from .support import OPS, network_settings, token_contract
 
 pytestmark = pytest.mark.django_db
 TOKEN = 10**18
@@ -25,9 +26,9 @@ def secured_mint(partner, token, keys, book_share_journal, qty="4"):
 def test_a_completed_mint_reorged_out_is_reversed_and_minted_again(partner, token, keys, w3, book_share_journal):
     symbol = token.instrument.symbol
     request = secured_mint(partner, token, keys, book_share_journal)
-    snapshot = rpc(w3, "evm_snapshot")
+    snapshot = node_call(w3, "evm_snapshot")
     assert services.process_mint(request.id).status == MintRequest.Status.COMPLETED
-    assert rpc(w3, "evm_revert", snapshot) is True  # the block holding the mint is gone
+    assert node_call(w3, "evm_revert", snapshot) is True  # the block holding the mint is gone
     contract = token_contract(w3, token.contract_address)
     assert contract.functions.totalSupply().call() == 0
 
@@ -50,13 +51,13 @@ def test_a_mint_reorged_out_before_its_confirmations_is_rebroadcast_and_waits_fo
                                                                                        book_share_journal):
     settings.CHAIN_NETWORKS = network_settings(anvil.url, confirmations=3)
     request = secured_mint(partner, token, keys, book_share_journal, "2")
-    snapshot = rpc(w3, "evm_snapshot")
+    snapshot = node_call(w3, "evm_snapshot")
     pending = services.process_mint(request.id, wait_seconds=0)
     assert pending.status == MintRequest.Status.BROADCAST  # mined, one block deep of three
-    rpc(w3, "evm_revert", snapshot)
+    node_call(w3, "evm_revert", snapshot)
     assert services.process_mint(request.id, wait_seconds=0).status == MintRequest.Status.BROADCAST  # rebroadcast
-    rpc(w3, "evm_mine")
-    rpc(w3, "evm_mine")
+    node_call(w3, "evm_mine")
+    node_call(w3, "evm_mine")
     done = services.process_mint(request.id, wait_seconds=0)
     assert done.status == MintRequest.Status.COMPLETED
     assert token_contract(w3, token.contract_address).functions.totalSupply().call() == 2 * TOKEN
