@@ -271,7 +271,6 @@ def take_snapshot(action: CorporateAction, cutoff: datetime, *, exclude_issuer_w
     return canonical.normalize_json(payload)
 
 
-
 def _same_count(recorded: dict, taken: dict) -> bool:
     """Whether two snapshots count the same: cutoff, holders with their balances, and each network's ratio."""
     def ratios(payload: dict) -> list[list[str]]:
