@@ -12,9 +12,12 @@ cannot run leaves the instrument incomplete and says why, and never yields a bre
 | `dividends:receivable:<SYM>:*` older than the grace period | ledger | undistributed_dividend |
 
 Known differences: shares secured for mints not yet minted and tokens burned whose shares are not yet
-released (the `partner:*:pending-*` balances) explain custody above supply; mints and burns sent to a chain
-but not yet booked explain chain supply above or below the ledger. The tolerance (shares, per instrument,
-default zero) applies to every comparison.
+released (the `partner:*:pending-*` balances), and shares released to partners by journal that custody has
+not booked out yet (a negative `suspense:outgoing-journal:<acct>:<SYM>`) explain custody above supply; mints
+and burns sent to a chain but not yet booked explain chain supply above or below the ledger. A positive
+outgoing clearing account (the broker journaled shares out that no release accounts for) explains nothing:
+the shortfall it leaves in custody stays a break, whose detail names the journal (a note, when no backing
+break is found). The tolerance (shares, per instrument, default zero) applies to every comparison.
 """
 from __future__ import annotations
 
@@ -213,22 +216,39 @@ class _Check:
         self.evaluated.update({("unbacked_supply", ""), ("excess_custody", "")})
         difference = custody_total - supply_total
         held, outstanding = decimal_str(custody_total), decimal_str(supply_total)
-        if -difference > self.tolerance:
+        unexplained = self.journals_out_unexplained()
+        unbacked = -difference > self.tolerance
+        if unbacked:
             self.found("unbacked_supply", "", CRITICAL, -difference,
-                       f"{outstanding} tokens outstanding (in shares) but only {held} shares in custody")
+                       f"{outstanding} tokens outstanding (in shares) but only {held} shares in custody{unexplained}")
         pending_mint, pending_redeem = self.ledger.pending_mint, self.ledger.pending_redeem
+        leaving = self.ledger.leaving_custody
         burns_not_booked = sum(self.inputs.chain_burns.values(), ZERO)
-        expected_excess = pending_mint + pending_redeem + burns_not_booked
+        expected_excess = pending_mint + pending_redeem + sum(leaving.values(), ZERO) + burns_not_booked
         if pending_mint:
             self.notes.append(f"{decimal_str(pending_mint)} shares secured for mints not yet minted")
         if pending_redeem:
             self.notes.append(f"{decimal_str(pending_redeem)} shares of burned tokens not yet released")
+        for account, shares in sorted(leaving.items()):
+            self.notes.append(f"{decimal_str(shares)} shares released by journal, not yet booked out of "
+                              f"custody:{account}")
         excess = difference - expected_excess
-        if excess > self.tolerance:
+        too_much = excess > self.tolerance
+        if too_much:
             self.found("excess_custody", "", WARNING, excess,
                        f"{held} shares in custody for {outstanding} tokens outstanding; in flight explains "
-                       f"{decimal_str(expected_excess)}")
+                       f"{decimal_str(expected_excess)}{unexplained}")
+        if unexplained and not (unbacked or too_much):  # netted against another difference: still say so
+            self.notes.append(unexplained.removeprefix("; "))
         return difference
+
+    def journals_out_unexplained(self) -> str:
+        """A clause per positive outgoing clearing account (shares journaled out that no release accounts for),
+        each starting "; ", or "": the backing break's detail names them, so ops see where the shares went."""
+        return "".join(
+            f"; {decimal_str(shares)} shares journaled out of custody:{account} that no release accounts for "
+            f"(suspense:outgoing-journal:{account}:{self.symbol})"
+            for account, shares in sorted(self.ledger.journaled_out_unexplained.items()))
 
     def dividends(self) -> None:
         self.evaluated.add(("undistributed_dividend", ANY_SUBJECT))
@@ -248,8 +268,10 @@ class _Check:
             "tolerance": self.tolerance, "shares_in_custody": custody_total, "tokens_outstanding": supply_total,
             "difference": difference,
             "ledger": {"custody": self.ledger.custody_total, "supply": self.ledger.supply_total,
-                       "pending_mint": self.ledger.pending_mint, "pending_redeem": self.ledger.pending_redeem},
+                       "pending_mint": self.ledger.pending_mint, "pending_redeem": self.ledger.pending_redeem,
+                       "outgoing_journal": self.ledger.outgoing_journals},
             "in_flight": {"mint": self.ledger.pending_mint, "redeem": self.ledger.pending_redeem,
+                          "journaled_out": sum(self.ledger.leaving_custody.values(), ZERO),
                           "chain_mints": self.inputs.chain_mints, "chain_burns": self.inputs.chain_burns},
             "custody_by_account": self.custody_by_account, "supply_by_network": self.supply_by_network,
             "explanation": self.explanation(status, difference), "incomplete_reasons": self.reasons,

@@ -4,6 +4,11 @@ All the balances a run compares come from ONE statement, so they describe one in
 issuance keeps appending (several prefix reads could straddle an append that moves shares from
 `partner:*:pending-mint` to `chain:*:supply`). They are summed from the postings, all of them for a current
 run, those effective at or before it for a run with an `as_of`.
+
+Besides custody, supply and the partners' pending balances it reads the outgoing journal clearing accounts,
+`suspense:outgoing-journal:<account>:<SYM>`: negative, they hold shares released or returned to partners by
+journal that custody's sync has not booked out yet (still in `custody:*`, in flight out of it); positive, shares
+the broker journaled out that no release accounts for (yet). checks.py decides what each explains.
 """
 from __future__ import annotations
 
@@ -20,9 +25,13 @@ from ledger.balances import balance, summed_balances
 
 from .readings import OK, SourceReading, data_sha256
 
-# Not the journal clearing accounts (suspense:unmatched-journal:, suspense:outgoing-journal:): they are never
-# custody, and read_ledger takes every suspense account it reads for an unknown transfer on a network.
-PREFIXES = ("custody:", "chain:", "partner:", "suspense:unknown-transfer:", "dividends:receivable:")
+# Not the incoming journal clearing account (suspense:unmatched-journal:): shares journaled in that no request
+# claimed are in custody and ours to explain, so the check should show them as excess custody. Suspense accounts
+# are read by exact kind (read_ledger checks the second path segment), never as "any suspense account".
+OUTGOING_JOURNAL = "outgoing-journal"
+UNKNOWN_TRANSFER = "unknown-transfer"
+PREFIXES = ("custody:", "chain:", "partner:", f"suspense:{UNKNOWN_TRANSFER}:", f"suspense:{OUTGOING_JOURNAL}:",
+            "dividends:receivable:")
 
 
 @dataclass(frozen=True)
@@ -39,6 +48,8 @@ class InstrumentLedger:
     pending_mint: Decimal = Decimal(0)  # shares secured for mints not yet minted
     pending_redeem: Decimal = Decimal(0)  # tokens burned whose shares are not yet released
     unknown_transfers: dict[str, Decimal] = field(default_factory=dict)  # network -> suspense balance
+    # custody account -> balance of suspense:outgoing-journal:<account>:<SYM> (negative: released, not booked out)
+    outgoing_journals: dict[str, Decimal] = field(default_factory=dict)
     undistributed_dividends: list[UndistributedDividend] = field(default_factory=list)
 
     @property
@@ -48,6 +59,18 @@ class InstrumentLedger:
     @property
     def supply_total(self) -> Decimal:
         return sum(self.supply.values(), Decimal(0))
+
+    @property
+    def leaving_custody(self) -> dict[str, Decimal]:
+        """Custody account -> shares released or returned by journal that custody has not booked out yet (a
+        negative outgoing clearing account): still in custody, in flight out of it."""
+        return {account: -amount for account, amount in self.outgoing_journals.items() if amount < 0}
+
+    @property
+    def journaled_out_unexplained(self) -> dict[str, Decimal]:
+        """Custody account -> shares the broker journaled out that no release accounts for (a positive outgoing
+        clearing account). Per account, so one account's cannot cancel another's release in flight."""
+        return {account: amount for account, amount in self.outgoing_journals.items() if amount > 0}
 
 
 @dataclass
@@ -81,8 +104,10 @@ def read_ledger(symbols: set[str], as_of: datetime | None) -> LedgerReading:
             held.pending_mint -= amount
         elif parts[0] == "partner" and len(parts) == 4 and parts[3] == asset and parts[2] == "pending-redeem":
             held.pending_redeem -= amount
-        elif parts[0] == "suspense" and len(parts) == 4 and parts[3] == asset:
+        elif parts[0] == "suspense" and len(parts) == 4 and parts[3] == asset and parts[1] == UNKNOWN_TRANSFER:
             held.unknown_transfers[parts[2]] = amount
+        elif parts[0] == "suspense" and len(parts) == 4 and parts[3] == asset and parts[1] == OUTGOING_JOURNAL:
+            held.outgoing_journals[parts[2]] = amount
     _add_undistributed_dividends(instruments, dividend_accounts, as_of)
     reading = SourceReading(
         "ledger", "ledger", OK, as_of=as_of or timezone.now(), detail=f"balances at log position {head}",

@@ -68,3 +68,38 @@ def test_checks_without_their_sources_report_nothing_but_say_why():
     assert verdict.covers("unknown_mint", "chain:eth")
     blind = check_instrument(inputs("100", "100"), [custody("100")], chain(Decimal(0), status=UNREACHABLE))
     assert blind.status == "incomplete" and kinds(blind) == {}
+
+
+def with_outgoing_journals(base: InstrumentInputs, **balances: str) -> InstrumentInputs:
+    ledger = InstrumentLedger(custody=base.ledger.custody, supply=base.ledger.supply,
+                              outgoing_journals={account: Decimal(amount) for account, amount in balances.items()})
+    return InstrumentInputs(base.symbol, base.tokens_per_share, base.tolerance, ledger, base.deployments,
+                            base.chain_mints, base.chain_burns)
+
+
+def test_a_journal_out_nobody_released_cannot_cancel_a_release_in_flight_at_another_account():
+    """main: 10 released, not yet booked out; other: 10 journaled out that no release accounts for (they were
+    excess there). Summed, the two clearing accounts would net to zero and leave main's 10 unexplained."""
+    other = CustodyReading("other", SourceReading("custody", "custody:other", OK), {})
+    base = inputs("100", "90")
+    base.ledger.custody["other"] = Decimal(0)
+
+    verdict = check_instrument(with_outgoing_journals(base, main="-10", other="10"), [custody("100"), other],
+                               chain(Decimal(90)))
+
+    assert verdict.status == "clean" and verdict.payload["in_flight"]["journaled_out"] == Decimal(10)
+    explanation = verdict.payload["explanation"]
+    assert "10 shares released by journal, not yet booked out of custody:main" in explanation
+    assert ("10 shares journaled out of custody:other that no release accounts for "
+            "(suspense:outgoing-journal:other:ACME)") in explanation
+
+
+def test_a_journal_out_nobody_released_explains_no_excess_and_the_break_names_it():
+    verdict = check_instrument(with_outgoing_journals(inputs("120", "100"), main="5"), [custody("120")],
+                               chain(Decimal(100)))
+
+    (found,) = verdict.breaks
+    assert (found.kind, found.amount) == ("excess_custody", Decimal(20))
+    assert found.detail.endswith("in flight explains 0; 5 shares journaled out of custody:main that no release "
+                                 "accounts for (suspense:outgoing-journal:main:ACME)")
+    assert verdict.payload["explanation"].count("no release accounts for") == 1
