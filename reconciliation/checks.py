@@ -18,6 +18,10 @@ and burns sent to a chain but not yet booked explain chain supply above or below
 outgoing clearing account (the broker journaled shares out that no release accounts for) explains nothing:
 the shortfall it leaves in custody stays a break, whose detail names the journal (a note, when no backing
 break is found). The tolerance (shares, per instrument, default zero) applies to every comparison.
+
+Each verdict also records the shares in custody that are free to back tokens (`shares_free`: observed custody
+less `not_ours`, the split issuance's reserve check makes): shares owed back to partners, shares leaving by
+journal and shares journaled in that no request claimed. The public proof of reserves reports that figure.
 """
 from __future__ import annotations
 
@@ -273,11 +277,27 @@ class _Check:
             "in_flight": {"mint": self.ledger.pending_mint, "redeem": self.ledger.pending_redeem,
                           "journaled_out": sum(self.ledger.leaving_custody.values(), ZERO),
                           "chain_mints": self.inputs.chain_mints, "chain_burns": self.inputs.chain_burns},
+            "not_ours": self.not_ours(), "shares_free": self.shares_free(custody_total),
             "custody_by_account": self.custody_by_account, "supply_by_network": self.supply_by_network,
             "explanation": self.explanation(status, difference), "incomplete_reasons": self.reasons,
             "breaks": [found.key for found in self.breaks],
         }
         return InstrumentVerdict(self.symbol, status, payload, self.breaks, self.evaluated, self.blocked_by)
+
+    def not_ours(self) -> dict[str, Decimal]:
+        """Shares in custody that may not back tokens, as the ledger says: owed back to partners (tokens burned,
+        shares not yet released), released by journal and not booked out yet, journaled in and claimed by none."""
+        return {"owed_back": self.ledger.owed_back, "leaving": sum(self.ledger.leaving_custody.values(), ZERO),
+                "unclaimed": self.ledger.unclaimed}
+
+    def shares_free(self, custody_total: Decimal | None) -> Decimal | None:
+        """Observed shares in custody free to back tokens (None when custody could not be read in full)."""
+        if custody_total is None:
+            return None
+        not_ours = ZERO
+        for shares in self.not_ours().values():
+            not_ours = EXACT.add(not_ours, shares)
+        return normalize_decimal(EXACT.subtract(custody_total, not_ours))
 
     def explanation(self, status: str, difference: Decimal | None) -> str:
         parts: list[str] = []

@@ -9,6 +9,13 @@ Besides custody, supply and the partners' pending balances it reads the outgoing
 `suspense:outgoing-journal:<account>:<SYM>`: negative, they hold shares released or returned to partners by
 journal that custody's sync has not booked out yet (still in `custody:*`, in flight out of it); positive, shares
 the broker journaled out that no release accounts for (yet). checks.py decides what each explains.
+
+It also reads the incoming journal clearing accounts, `suspense:unmatched-journal:<account>:<SYM>`, only to
+record how many shares in custody are not ours to back tokens with (the split issuance's reserve check makes,
+issuance/reserves.py): the shares owed back to partners (negative `partner:*:pending-redeem:<SYM>`), those
+leaving by journal, and those journaled in that no request claimed (a negative incoming account). The public
+proof of reserves reports what is left. The incoming accounts explain no difference: shares journaled in that
+no request claimed are in custody and ours to explain, so the check shows them as excess custody.
 """
 from __future__ import annotations
 
@@ -25,13 +32,13 @@ from ledger.balances import balance, summed_balances
 
 from .readings import OK, SourceReading, data_sha256
 
-# Not the incoming journal clearing account (suspense:unmatched-journal:): shares journaled in that no request
-# claimed are in custody and ours to explain, so the check should show them as excess custody. Suspense accounts
-# are read by exact kind (read_ledger checks the second path segment), never as "any suspense account".
+# Suspense accounts are read by exact kind (read_ledger checks the second path segment), never as "any suspense
+# account".
 OUTGOING_JOURNAL = "outgoing-journal"
+UNMATCHED_JOURNAL = "unmatched-journal"
 UNKNOWN_TRANSFER = "unknown-transfer"
 PREFIXES = ("custody:", "chain:", "partner:", f"suspense:{UNKNOWN_TRANSFER}:", f"suspense:{OUTGOING_JOURNAL}:",
-            "dividends:receivable:")
+            f"suspense:{UNMATCHED_JOURNAL}:", "dividends:receivable:")
 
 
 @dataclass(frozen=True)
@@ -47,9 +54,13 @@ class InstrumentLedger:
     supply: dict[str, Decimal] = field(default_factory=dict)  # network -> tokens outstanding, in shares
     pending_mint: Decimal = Decimal(0)  # shares secured for mints not yet minted
     pending_redeem: Decimal = Decimal(0)  # tokens burned whose shares are not yet released
+    # minus the negative partner:<id>:pending-redeem:<SYM> balances alone, as issuance's owed_back_shares counts
+    owed_back: Decimal = Decimal(0)
     unknown_transfers: dict[str, Decimal] = field(default_factory=dict)  # network -> suspense balance
     # custody account -> balance of suspense:outgoing-journal:<account>:<SYM> (negative: released, not booked out)
     outgoing_journals: dict[str, Decimal] = field(default_factory=dict)
+    # custody account -> balance of suspense:unmatched-journal:<account>:<SYM> (negative: journaled in, unclaimed)
+    unmatched_journals: dict[str, Decimal] = field(default_factory=dict)
     undistributed_dividends: list[UndistributedDividend] = field(default_factory=list)
 
     @property
@@ -65,6 +76,12 @@ class InstrumentLedger:
         """Custody account -> shares released or returned by journal that custody has not booked out yet (a
         negative outgoing clearing account): still in custody, in flight out of it."""
         return {account: -amount for account, amount in self.outgoing_journals.items() if amount < 0}
+
+    @property
+    def unclaimed(self) -> Decimal:
+        """Shares journaled into custody that no request claimed (a negative incoming clearing account). A
+        positive one (a mint's journal claimed, not booked yet) is not in custody:* yet and adds nothing."""
+        return -sum((amount for amount in self.unmatched_journals.values() if amount < 0), Decimal(0))
 
     @property
     def journaled_out_unexplained(self) -> dict[str, Decimal]:
@@ -104,10 +121,13 @@ def read_ledger(symbols: set[str], as_of: datetime | None) -> LedgerReading:
             held.pending_mint -= amount
         elif parts[0] == "partner" and len(parts) == 4 and parts[3] == asset and parts[2] == "pending-redeem":
             held.pending_redeem -= amount
+            held.owed_back -= min(amount, Decimal(0))
         elif parts[0] == "suspense" and len(parts) == 4 and parts[3] == asset and parts[1] == UNKNOWN_TRANSFER:
             held.unknown_transfers[parts[2]] = amount
         elif parts[0] == "suspense" and len(parts) == 4 and parts[3] == asset and parts[1] == OUTGOING_JOURNAL:
             held.outgoing_journals[parts[2]] = amount
+        elif parts[0] == "suspense" and len(parts) == 4 and parts[3] == asset and parts[1] == UNMATCHED_JOURNAL:
+            held.unmatched_journals[parts[2]] = amount
     _add_undistributed_dividends(instruments, dividend_accounts, as_of)
     reading = SourceReading(
         "ledger", "ledger", OK, as_of=as_of or timezone.now(), detail=f"balances at log position {head}",

@@ -2,8 +2,12 @@
 its instrument.
 
 What it shows is exactly what that run recorded (its `instrument_reconciled` event): supply per network at
-the pinned blocks, shares held, the backing ratio, the as-of time of the oldest source behind the figures,
-the run id and the hash of the run's events. To check it against an exported ledger: take the events of
+the pinned blocks, shares held, the part of them that is not ours to back tokens (owed back to partners for
+tokens burned, leaving by journal, journaled in and claimed by no request), the shares free to back tokens, the
+backing ratio (free shares per token outstanding: shares that are not ours must not count as backing), the
+as-of time of the oldest source behind the figures, the run id and the hash of the run's events. A run recorded
+before runs split out the free shares has no free figure: its proof shows null for it and for the ratio rather
+than a ratio over every share held. To check it against an exported ledger: take the events of
 stream `reconciliation_run/<run_id>` in version order and fold their `hash` fields,
 d = sha256_hex(d + hash) from d = 64 zeros; the result is `run_events_sha256`, and the last one's hash is
 `run_last_event_hash` (which the ledger's hash chain links to every earlier event).
@@ -14,6 +18,7 @@ from datetime import datetime
 from decimal import ROUND_DOWN, Decimal
 
 from issuance.models import TokenDeployment
+from ledger import store
 from ledger.canonical import EXACT, normalize_json
 
 from .errors import NoReconciliationYet, UnknownToken
@@ -39,6 +44,9 @@ def proof_of_reserves(token_symbol: str) -> dict:
         raise NoReconciliationYet(f"no reconciliation has checked {instrument.symbol} yet")
     run = result.run
     deployments = {row.id: row for row in TokenDeployment.objects.filter(instrument=instrument)}
+    recorded = _recorded_figures(result)
+    not_ours = recorded.get("not_ours") or {}
+    shares_free = recorded.get("shares_free")
     networks = []
     for network, supply in sorted(result.supply_by_network.items()):
         tokens = [{"token_symbol": deployments[deployment_id].token_symbol,
@@ -55,7 +63,9 @@ def proof_of_reserves(token_symbol: str) -> dict:
         "supply_by_network": networks,
         "tokens_outstanding_in_shares": result.tokens_outstanding,
         "shares_held": result.shares_in_custody,
-        "backing_ratio": backing_ratio(result.shares_in_custody, result.tokens_outstanding),
+        "shares_owed_back": not_ours.get("owed_back"), "shares_leaving": not_ours.get("leaving"),
+        "shares_unclaimed": not_ours.get("unclaimed"), "shares_free": shares_free,
+        "backing_ratio": backing_ratio(shares_free, result.tokens_outstanding),
         "status": result.status,
         "as_of": _oldest_source_time(run.sources, result),
         "run_id": run.run_id, "run_finished_at": run.finished_at,
@@ -66,11 +76,19 @@ def proof_of_reserves(token_symbol: str) -> dict:
     }, "proof")
 
 
-def backing_ratio(shares_held: Decimal, tokens_in_shares: Decimal) -> Decimal | None:
-    """Shares held per token outstanding (share equivalents), rounded down: never overstates the backing."""
-    if not tokens_in_shares:
+def backing_ratio(shares_free: Decimal | str | None, tokens_in_shares: Decimal | None) -> Decimal | None:
+    """Shares free to back tokens per token outstanding (share equivalents), rounded down: never overstates the
+    backing. None when no tokens are outstanding or the free shares are unknown."""
+    if not tokens_in_shares or shares_free is None:
         return None
-    return EXACT.divide(shares_held, tokens_in_shares).quantize(RATIO_PLACES, rounding=ROUND_DOWN)
+    return EXACT.divide(Decimal(shares_free), tokens_in_shares).quantize(RATIO_PLACES, rounding=ROUND_DOWN)
+
+
+def _recorded_figures(result: InstrumentResult) -> dict:
+    """The payload of the result's `instrument_reconciled` event: what the run recorded beyond the projection's
+    columns (the shares free to back tokens and the ones that are not ours), as canonical strings."""
+    (event,) = store.read_all(after_position=result.position - 1, limit=1, event_types=["instrument_reconciled"])
+    return event.payload
 
 
 def _oldest_source_time(sources: list[dict], result: InstrumentResult) -> str | None:

@@ -28,9 +28,24 @@ class ProofOfReservesSerializer(serializers.Serializer):
     tokens_per_share = serializers.CharField(help_text="Decimal string.")
     supply_by_network = ProofNetworkSerializer(many=True)
     tokens_outstanding_in_shares = serializers.CharField(allow_null=True, help_text="Decimal string.")
-    shares_held = serializers.CharField(allow_null=True, help_text="Shares in custody, decimal string.")
-    backing_ratio = serializers.CharField(allow_null=True,
-                                          help_text="Shares held per token outstanding, rounded down; null when none.")
+    shares_held = serializers.CharField(
+        allow_null=True, help_text="Every share in custody, decimal string. Not all of them back tokens: see "
+                                   "shares_free.")
+    shares_owed_back = serializers.CharField(
+        allow_null=True, help_text="Shares in custody owed back to partners (tokens burned, shares not yet "
+                                   "released), decimal string; null for a run that did not record it.")
+    shares_leaving = serializers.CharField(
+        allow_null=True, help_text="Shares in custody already released to partners by journal, not yet booked out, "
+                                   "decimal string; null for a run that did not record it.")
+    shares_unclaimed = serializers.CharField(
+        allow_null=True, help_text="Shares journaled into custody that no request claimed (held for operations), "
+                                   "decimal string; null for a run that did not record it.")
+    shares_free = serializers.CharField(
+        allow_null=True, help_text="Shares free to back tokens: shares_held less shares_owed_back, shares_leaving "
+                                   "and shares_unclaimed, decimal string; null for a run that did not record it.")
+    backing_ratio = serializers.CharField(
+        allow_null=True, help_text="shares_free per token outstanding (in shares), rounded down; null when no "
+                                   "tokens are outstanding or shares_free is null.")
     status = serializers.ChoiceField(choices=["clean", "breaks"],
                                      help_text="clean: every difference explained; breaks: the run found some.")
     as_of = serializers.CharField(allow_null=True, help_text="As-of time of the oldest source behind the figures.")

@@ -10,11 +10,12 @@ from pypdf import PdfReader
 
 from ledger import store
 from ledger.canonical import GENESIS_HASH, sha256_hex
-from reconciliation import pdf_report, reports, services
+from reconciliation import checks, pdf_report, reports, services
 from reconciliation.errors import NoReconciliationYet, UnknownToken
 from reconciliation.models import ReconciliationRun
 
 from .conftest import NETWORK
+from .test_journals_out import released_by_journal
 
 pytestmark = pytest.mark.django_db
 
@@ -123,6 +124,37 @@ def test_an_under_backed_token_shows_a_backing_ratio_below_one(backed_token):
 
     assert (proof["shares_held"], proof["tokens_outstanding_in_shares"], proof["backing_ratio"]) == ("100", "125", "0.8")
     assert proof["status"] == "breaks"
+
+
+def test_shares_leaving_by_journal_or_claimed_by_no_request_do_not_back_tokens_in_the_proof(backed_token):
+    released_by_journal(backed_token, 10)  # released to the partner, not booked out of custody yet
+    backed_token.broker.add_share_journal(backed_token.symbol, "5", description="nobody's")  # no request claims it
+    result = services.run_reconciliation([backed_token.symbol])  # its sync books the journal in
+
+    proof = services.proof_of_reserves(backed_token.deployment.token_symbol)
+
+    assert (proof["shares_held"], proof["tokens_outstanding_in_shares"], proof["backing_ratio"]) == ("105", "90", "1")
+    assert (proof["shares_owed_back"], proof["shares_leaving"], proof["shares_unclaimed"], proof["shares_free"]) == (
+        "0", "10", "5", "90")
+    assert proof["run_id"] == result.run_id and proof["status"] == "breaks"  # the 5 unclaimed: excess custody
+
+
+def test_a_run_that_did_not_record_the_free_shares_shows_no_backing_ratio_rather_than_an_inflated_one(
+        backed_token, monkeypatch):
+    recorded_by_the_new_code = checks._Check.verdict
+
+    def verdict_of_an_earlier_version(self, *args):
+        verdict = recorded_by_the_new_code(self, *args)
+        del verdict.payload["not_ours"], verdict.payload["shares_free"]
+        return verdict
+
+    monkeypatch.setattr(checks._Check, "verdict", verdict_of_an_earlier_version)
+    services.run_reconciliation([backed_token.symbol])
+
+    proof = services.proof_of_reserves(backed_token.deployment.token_symbol)
+
+    assert (proof["shares_held"], proof["shares_free"], proof["shares_owed_back"], proof["backing_ratio"]) == (
+        "100", None, None, None)
 
 
 def test_a_run_as_of_a_past_time_does_not_take_the_proof_of_reserves_back_in_time(backed_token):
