@@ -2,7 +2,9 @@
 
 Both come from ledger balances (docs/chart-of-accounts.md): shares in custody are `custody:<account>:<SYM>`,
 tokens outstanding are minus `chain:<network>:<SYM>:supply` (in share equivalents). Current values come from
-the balance projection; the end-of-day history is current minus what moved after each day, reading only the
+the balance projection, and the current ratio counts only the shares free to back tokens: custody less the
+shares owed back to partners, released and leaving, or journaled in and claimed by no request (issuance's
+shares_not_backing, the reserve check's rule). The end-of-day history is current minus what moved after each day, reading only the
 postings of the charted window through the (account, asset, effective_at) index.
 """
 from __future__ import annotations
@@ -15,6 +17,7 @@ from decimal import Decimal
 from django.db import connection
 from django.db.models import Q
 
+from issuance.services import shares_not_backing
 from ledger.balances import EARLY, last_position_recorded_by
 from ledger.canonical import normalize_decimal
 from ledger.models import AccountBalance
@@ -27,17 +30,22 @@ class Backing:
     symbol: str
     shares_in_custody: Decimal
     tokens_outstanding: Decimal
+    shares_not_backing: Decimal  # in custody, but owed back, leaving or unclaimed
+
+    @property
+    def shares_free(self) -> Decimal:
+        return normalize_decimal(self.shares_in_custody - self.shares_not_backing)
 
     @property
     def backing_ratio(self) -> Decimal | None:
-        """Shares per token outstanding; None while no token is outstanding."""
+        """Free shares per token outstanding; None while no token is outstanding."""
         if self.tokens_outstanding == 0:
             return None
-        return (self.shares_in_custody / self.tokens_outstanding).quantize(RATIO_PLACES)
+        return (self.shares_free / self.tokens_outstanding).quantize(RATIO_PLACES)
 
     @property
     def under_backed(self) -> bool:
-        return self.tokens_outstanding > self.shares_in_custody
+        return self.tokens_outstanding > self.shares_free
 
 
 @dataclass(frozen=True)
@@ -82,7 +90,8 @@ def current_backing(symbols: list[str]) -> list[Backing]:
     rows = []
     for symbol in sorted(set(symbols) | set(accounts)):
         held = accounts.get(symbol, _Accounts({}, {}))
-        rows.append(Backing(symbol, _total(held.custody.values()), -_total(held.supply.values())))
+        rows.append(Backing(symbol, _total(held.custody.values()), -_total(held.supply.values()),
+                            shares_not_backing(symbol)))
     return rows
 
 

@@ -55,6 +55,12 @@ def _negative_balances(prefix: str, symbol: str) -> Decimal:
                 if account.endswith(f":{symbol}") and balance < 0)
 
 
+def shares_not_backing(symbol: str) -> Decimal:
+    """Shares in custody:*:<SYMBOL> that are not ours to back tokens with: owed back, leaving, unclaimed (above).
+    The console's backing ratio subtracts them, as the reserve check and the public proof of reserves do."""
+    return _sum([owed_back_shares(symbol), unclaimed_shares(symbol), leaving_shares(symbol)])
+
+
 def in_flight_mint_shares(instrument: Instrument) -> Decimal:
     """Mints that passed the reserve check and are not yet confirmed or failed."""
     total = (MintRequest.objects.filter(instrument=instrument, status__in=MintRequest.RESERVED)

@@ -570,6 +570,7 @@ from .redemptions import (  # noqa: E402
     release_shares,
     request_redeem,
 )
+from .reserves import shares_not_backing  # noqa: E402
 from .stats import cycle_time_stats  # noqa: E402
 from .watcher import watch_chains  # noqa: E402
 
@@ -578,5 +579,5 @@ __all__ = [
     "get_mint", "check_mint_rules", "check_reserves", "pending_mint_ids", "itn_mint_request", "poll_itn_mints",
     "report_to_broker", "deploy_token", "retire_deployment", "request_redeem", "process_redeem",
     "assign_held_redeem", "final_burn", "release_shares", "get_redeem", "pending_redeem_ids", "cycle_time_stats",
-    "watch_chains",
+    "shares_not_backing", "watch_chains",
 ]

@@ -55,6 +55,26 @@ def test_an_instrument_with_more_tokens_than_shares_is_flagged(client_as, unique
     assert f'<tr data-symbol="{sym}" class="console-alert">' in page.content.decode()
 
 
+def test_shares_owed_back_or_leaving_do_not_count_as_backing(client_as, unique):
+    """100 shares held for 90 tokens looks over-backed, but 10 are owed back for burned tokens and 5 are released
+    and not yet booked out: 85 back the 90 tokens."""
+    sym = f"O{unique[:5].upper()}"
+    move(sym, f"custody:alpaca-main:{sym}", f"equity:opening:{sym}", "100")
+    move(sym, f"partner:p1:pending-mint:{sym}", f"chain:ethereum:{sym}:supply", "90", event_type="mint_confirmed")
+    move(sym, f"chain:ethereum:{sym}:supply", f"partner:p1:pending-redeem:{sym}", "10", event_type="burn_confirmed")
+    move(sym, f"partner:p2:pending-redeem:{sym}", f"suspense:outgoing-journal:alpaca-main:{sym}", "5",
+         event_type="shares_released")
+
+    page = client_as("operator").get(DASHBOARD)
+
+    row = next(row for row, _ in page.context["rows"] if row.symbol == sym)
+    assert (row.shares_in_custody, row.shares_not_backing, row.tokens_outstanding) == (Decimal(100), Decimal(15), Decimal(80))
+    assert row.backing_ratio == Decimal("1.0625") and not row.under_backed  # 85 free for 80 tokens
+    move(sym, f"custody:alpaca-main:{sym}", f"equity:opening:{sym}", "-10")
+    row = next(row for row, _ in client_as("operator").get(DASHBOARD).context["rows"] if row.symbol == sym)
+    assert row.under_backed and row.backing_ratio == Decimal("0.9375")  # 90 held, 75 free, 80 tokens
+
+
 def test_end_of_day_history_comes_from_postings_by_effective_time(symbol):
     series = daily_backing(symbol, 5)
 
