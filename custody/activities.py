@@ -23,8 +23,11 @@ The payload keeps the broker's activity as received (`broker_activity`, floats t
 the fields the postings were derived from. The event is a pure function of the activity and of what the
 journal matchers answer, so recording it twice under the same idempotency key replays the first.
 
-Times: a FILL takes effect at its transaction_time; other activities carry only a date and take effect at
-the start of that day in New York.
+Times: a FILL takes effect at its transaction_time; other activities carry only a date (alpaca-py's
+NonTradeActivity has no time field) and take effect at the start of that day in New York, so the ledger holds
+them from 00:00 although the broker made them at some unknown time that day. Their events are
+DATED_EVENT_TYPES: a positions observation taken that same day cannot tell whether it shows them
+(custody.positions.share_activities_unseen_by says which a point-in-time comparison must not trust).
 """
 from __future__ import annotations
 
@@ -48,6 +51,9 @@ NEW_YORK = ZoneInfo("America/New_York")
 PARTNER_ID_RE = re.compile(r"^[A-Za-z0-9_.@-]{1,100}$")
 MAX_SAFE_INTEGER = 2**53 - 1
 BEYOND_MICROSECONDS = re.compile(r"(\.\d{6})\d+")
+# Events of activities that Alpaca dates without a time: effective at the start of their New York day.
+DATED_EVENT_TYPES = frozenset({"shares_journaled", "cash_journaled", "dividend_received", "fee_charged",
+                               "split_booked", "broker_activity_unclassified"})
 
 
 @dataclass(frozen=True)
@@ -277,7 +283,7 @@ class _Reading:
 
     def day_start(self) -> datetime | None:
         on_date = self.on_date(required=False)
-        return datetime.combine(on_date, time(0), NEW_YORK) if on_date else None
+        return new_york_day_start(on_date) if on_date else None
 
     def transaction_time(self) -> datetime:
         value = self.activity.get("transaction_time")
@@ -288,6 +294,11 @@ class _Reading:
 
     def refuse(self, reason: str):
         raise ActivityNotBookable(f"{self.account}: broker activity {self.activity_id} ({self.kind}): {reason}")
+
+
+def new_york_day_start(on_date: date) -> datetime:
+    """Where an activity dated `on_date` without a time takes effect: the start of that day in New York."""
+    return datetime.combine(on_date, time(0), NEW_YORK)
 
 
 def parse_broker_timestamp(value: object) -> datetime | None:

@@ -6,6 +6,13 @@ An observation (`positions_observed`, no postings) is recorded when the quantiti
 account's latest observation; a sync that finds the same holdings writes nothing. `as_of` is when the
 broker's answer arrived; `raw_sha256` is the SHA-256 of the answer as received, re-encoded as compact JSON
 with sorted keys (alpaca-py hands us parsed JSON, not bytes).
+
+An observation shows the broker at one moment, while the ledger's balance at a later time may include share
+activities it cannot show. Those booked before it are in it (a sync books activities, then reads positions);
+of those booked after it, the ones effective after it are not, and neither may be the ones Alpaca dates without
+a time (booked at the start of their New York day, see custody.activities) on its own day or later: the broker
+may have made them after it. share_activities_unseen_by names them, so a point-in-time comparison does not call
+them drift.
 """
 from __future__ import annotations
 
@@ -18,9 +25,12 @@ from decimal import Decimal, InvalidOperation
 from django.utils import timezone
 
 from ledger import store
+from ledger.canonical import decimal_str
 from ledger.errors import IdempotencyConflict
+from ledger.models import Posting
 
 from . import streams
+from .activities import DATED_EVENT_TYPES, NEW_YORK, new_york_day_start
 from .activity_sync import SYNC_METADATA
 from .broker import DamagedAnswer, alpaca_client, call_broker
 from .custody_accounts import get_custody_account
@@ -74,6 +84,32 @@ def latest_broker_positions(account: str | CustodyAccount) -> BrokerPositions | 
                            {symbol: held["qty"] for symbol, held in quantities.items()},
                            {symbol: held["qty_available"] for symbol, held in quantities.items()},
                            row.event_position)
+
+
+def share_activities_unseen_by(account: str, observation_position: int, observed_at: datetime,
+                               as_of: datetime) -> list[str]:
+    """What the ledger's custody:<account>:<SYM> balances at `as_of` include that the observation recorded at
+    `observation_position`, taken at `observed_at`, may not show, one description each (empty: it describes
+    those balances). Only movements booked after the observation count: those effective after it, and
+    activities dated without a time on its New York day or later (booked at the day's start, made at an
+    unknown time that day, possibly after it)."""
+    day_start = new_york_day_start(observed_at.astimezone(NEW_YORK).date())
+    legs = (Posting.objects.filter(account__startswith=f"custody:{account}:", event_id__gt=observation_position,
+                                   effective_at__gte=day_start, effective_at__lte=as_of)
+            .values_list("account", "asset", "amount", "effective_at", "event__event_type",
+                         "event__payload__activity_type")
+            .order_by("event_id", "seq"))
+    unseen = []
+    for ledger_account, asset, amount, effective_at, event_type, activity_type in legs:
+        if ledger_account != f"custody:{account}:{asset}":  # cash, not shares
+            continue
+        shares = f"{'+' if amount > 0 else ''}{decimal_str(amount)} {asset}"
+        if event_type in DATED_EVENT_TYPES:
+            unseen.append(f"{activity_type or event_type} on {effective_at.astimezone(NEW_YORK).date().isoformat()} "
+                          f"({shares}; Alpaca gives no time within the day)")
+        elif effective_at > observed_at:
+            unseen.append(f"{activity_type or event_type} at {effective_at.isoformat()} ({shares})")
+    return unseen
 
 
 def raw_sha256(raw: object) -> str:

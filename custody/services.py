@@ -40,6 +40,10 @@ Reads for issuance and reconciliation:
     shares_at_account(account, symbol, as_of=None, known_at=None) -> Decimal   one custody:<acct>:<SYM>
     latest_broker_positions(account) -> BrokerPositions | None
         .qty {symbol: Decimal} (total; reconcile on this), .qty_available, .as_of, .raw_sha256, .event_position
+    share_activities_unseen_by(account, observation_position, observed_at, as_of) -> list[str]
+        what custody:<account>:* at `as_of` includes that an observation may not show: of the movements booked
+        after it, those effective after it and those Alpaca dates without a time (booked at 00:00 New York) on
+        its day or later; empty when it shows them all
     latest_statement(account, at=None) -> CustodianStatement | None   latest by the statement's own time at `at`
         .statement_date, .as_of, .statement_time, .format, .filename, .file_sha256, .holdings (isin, symbol|None,
         aggregate, available, blocked, pending), .aggregate_by_symbol(), .event_position, .imported_at
@@ -75,7 +79,7 @@ from .instruments import (
 )
 from .models import CustodyAccount
 from .orders import OrderOutcome, client_order_id_for, place_order_for_request, refresh_order
-from .positions import BrokerPositions, latest_broker_positions
+from .positions import BrokerPositions, latest_broker_positions, share_activities_unseen_by
 from .statement_import import (
     STATEMENT_CLOCK_ALLOWANCE,
     CustodianStatement,
@@ -91,7 +95,8 @@ __all__ = [
     "create_instrument", "delist_instrument", "get_custody_account", "get_instrument", "import_statement",
     "last_activity_position", "latest_broker_positions", "latest_statement", "outgoing_journal_account",
     "pause_instrument", "place_order_for_request", "refresh_order",
-    "register_journal_matcher", "resume_instrument", "shares_at_account", "shares_in_custody", "sync_account",
+    "register_journal_matcher", "resume_instrument", "share_activities_unseen_by", "shares_at_account",
+    "shares_in_custody", "sync_account",
     "unmatched_journal_account", "unregister_journal_matcher", "STATEMENT_CLOCK_ALLOWANCE",
 ]
 

@@ -7,7 +7,12 @@ quantities change). A broker that does not answer, or that kept booking activiti
 were read (custody.sync reads them again a few times; a position read between an activity and its booking
 would show a false drift), makes the account `unreachable`. Runs with an `as_of`,
 or with RECONCILIATION_REFRESH_BROKER off, read the latest observation at or before that time instead and
-call it stale beyond RECONCILIATION_BROKER_MAX_AGE_SECONDS.
+call it stale beyond RECONCILIATION_BROKER_MAX_AGE_SECONDS. A run with an `as_of` also calls it stale when the
+ledger's balances at `as_of` include share activities booked after it that it may not show (judged inside the
+run's ledger snapshot by against_the_ledger_read, with custody.share_activities_unseen_by): fills after it, or
+a journal, split... that Alpaca dates without a time on its day or later, which custody books at 00:00 New York
+although the broker may have made it after the observation. Comparing them would report a false ledger_drift;
+what the broker held at `as_of` is unknowable from the observations, so the account is not compared.
 
 Statement accounts: the imported statement latest by its own time (at or before `as_of`; see
 custody.latest_statement), stale beyond RECONCILIATION_STATEMENT_MAX_AGE_HOURS after that time, `missing` before
@@ -15,7 +20,7 @@ the first one. A source whose time is after the run's (beyond the clock allowanc
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -70,11 +75,13 @@ def _refreshed_broker_positions(account: CustodyAccount) -> CustodyReading:
     ), holdings)
 
 
-def against_the_ledger_read(readings: list[CustodyReading]) -> list[CustodyReading]:
-    """The readings as they stand against a ledger read after them: an account whose activities were booked
-    after its positions were read (by a sync running elsewhere) has facts in the ledger that its positions do
-    not show, so it is not compared (`unreachable`), like one whose broker kept booking."""
-    return [_still_current(reading) for reading in readings]
+def against_the_ledger_read(readings: list[CustodyReading], as_of: datetime | None) -> list[CustodyReading]:
+    """The readings as they stand against a ledger read after them (call it inside the ledger's snapshot): an
+    account whose activities were booked after its positions were read (by a sync running elsewhere) has facts
+    in the ledger that its positions do not show, so it is not compared (`unreachable`), like one whose broker
+    kept booking. With `as_of`, a recorded observation that may not show the share activities the ledger holds
+    by then is not compared either (`stale`, naming them)."""
+    return [_shows_the_ledger(_still_current(reading), as_of) for reading in readings]
 
 
 def _still_current(reading: CustodyReading) -> CustodyReading:
@@ -109,6 +116,21 @@ def _recorded_broker_positions(account: CustodyAccount, as_of: datetime | None) 
         "custody", name, status, as_of=row.observed_at, detail=detail, raw_sha256=data_sha256(holdings),
         facts={"observation_position": row.event_position, "observation_raw_sha256": row.raw_sha256},
     ), holdings)
+
+
+def _shows_the_ledger(reading: CustodyReading, as_of: datetime | None) -> CustodyReading:
+    """The reading, or stale when it is an observation recorded before `as_of` that may not show the share
+    activities the ledger holds by then (comparing them would be a false drift)."""
+    source = reading.source
+    if as_of is None or not source.ok or "observation_position" not in source.facts:
+        return reading
+    unseen = custody.share_activities_unseen_by(reading.account, source.facts["observation_position"],
+                                                source.as_of, as_of)
+    if not unseen:
+        return reading
+    detail = (f"{source.detail} may not show what the ledger holds by {as_of.isoformat()}: {'; '.join(unseen[:5])}"
+              f"{f' and {len(unseen) - 5} more' if len(unseen) > 5 else ''}")
+    return CustodyReading(reading.account, replace(source, status=STALE, detail=detail), reading.holdings)
 
 
 def _statement_holdings(account: CustodyAccount, as_of: datetime | None) -> CustodyReading:
