@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -74,6 +75,29 @@ def subprocess_env(committed_db) -> dict[str, str]:
     env["DJANGO_SETTINGS_MODULE"] = "config.settings"
     env["PYTHONPATH"] = str(ROOT)
     return env
+
+
+def wait_until_an_append_waits(thread: threading.Thread, seconds: float = 60) -> None:
+    """Return once a session of this test database waits for the ledger's append lock, or once `thread` ended
+    without waiting (the test's own assertions then say what went wrong). An observed wait, not a sleep that
+    guesses how long the other side needs to get there: on a loaded machine that can be seconds."""
+    from django.db import connection
+
+    from ledger.store import APPEND_LOCK_KEY
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND objsubid = 1"
+                " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+                " AND ((classid::bigint << 32) | objid::bigint) = %s", [APPEND_LOCK_KEY])
+            if cursor.fetchone()[0]:
+                return
+        if not thread.is_alive():
+            return
+        time.sleep(0.01)
+    raise AssertionError(f"no append waited for the append lock within {seconds} s")
 
 
 def run_python(code: str, env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess:

@@ -21,7 +21,7 @@ from issuance.models import RedeemRequest
 from issuance.services import deploy_token, secure_shares
 from ledger import store
 from partners.services import create_partner
-from tests.conftest import run_python
+from tests.conftest import run_python, wait_until_an_append_waits
 from tests.issuance.conftest import book_share_journal  # noqa: F401  (fixture: custody's sync booking a JNLS)
 
 from .conftest import onboard
@@ -287,7 +287,7 @@ def test_a_cancel_racing_with_a_change_to_the_mint_is_409_stale_expected_version
             with transaction.atomic():
                 secure_shares(mint["id"], OPS, via="journal", reference=f"JNLS {unique}")
                 secured.set()
-                release.wait(30)
+                release.wait(120)
         finally:
             connection.close()
 
@@ -300,25 +300,14 @@ def test_a_cancel_racing_with_a_change_to_the_mint_is_409_stale_expected_version
     responses = []
     operations, partner = threading.Thread(target=secure_and_hold), threading.Thread(target=cancel)
     operations.start()
-    assert secured.wait(30)
+    assert secured.wait(120)
     partner.start()
-    _wait_for_a_blocked_advisory_lock()  # the cancel read the mint as approved and waits for the append lock
+    wait_until_an_append_waits(partner)  # the cancel read the mint as approved and waits for the append lock
     release.set()
-    operations.join(30)
-    partner.join(30)
+    operations.join(120)
+    partner.join(120)
     expect(responses[0], 409, "stale_expected_version")
     assert alice.api.get(f"/api/v1/mint-requests/{mint['id']}").json()["status"] == "secured"
-
-
-def _wait_for_a_blocked_advisory_lock(seconds: float = 30) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
-            if cursor.fetchone()[0]:
-                return
-        time.sleep(0.01)
-    raise AssertionError(f"nobody waited for an advisory lock within {seconds} s")
 
 
 def test_proof_of_reserves_problems(client, token):

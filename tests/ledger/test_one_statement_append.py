@@ -13,7 +13,7 @@ from ledger.errors import ConcurrencyError
 from ledger.models import Event
 from ledger.store import NewEvent, Posting, StreamAppend
 
-from ..conftest import database_url_from_settings
+from ..conftest import database_url_from_settings, wait_until_an_append_waits
 from .factories import ACTOR, transfer
 
 pytestmark = pytest.mark.usefixtures("committed_db")
@@ -137,10 +137,10 @@ def test_appends_wait_while_a_reader_holds_them_back(unique):
     with store.appends_held():
         head = store.head_position()
         appending.start()
-        appending.join(timeout=1.5)
+        wait_until_an_append_waits(appending)  # seen waiting in pg_locks, not assumed after a fixed pause
         assert appending.is_alive()
         assert store.head_position() == head  # the reads inside see one position
-    appending.join(timeout=30)
+    appending.join(timeout=120)
     assert Event.objects.filter(stream_id=unique).count() == 1
 
 
