@@ -29,7 +29,7 @@ def test_a_worker_killed_mid_mint_leaves_exactly_one_mint(crash_at, chain_supply
     services.secure_shares(request.id, OPS)
 
     killed = start_process_mint(request.id, worker_env(subprocess_env, keys, crash_at=crash_at))
-    killed.communicate(timeout=60)
+    killed.communicate(timeout=300)
     assert killed.returncode == -signal.SIGKILL
     crashed = services.get_mint(request.id)
     assert crashed.status == MintRequest.Status.SIGNED  # the signed bytes were committed before the crash
@@ -37,7 +37,7 @@ def test_a_worker_killed_mid_mint_leaves_exactly_one_mint(crash_at, chain_supply
     assert contract.functions.totalSupply().call() == chain_supply_after_crash
 
     survivor = start_process_mint(request.id, worker_env(subprocess_env, keys))
-    out, err = survivor.communicate(timeout=60)
+    out, err = survivor.communicate(timeout=300)
     assert out.strip() == "completed", err
     assert services.get_mint(request.id).tx_hash == crashed.tx_hash  # rebroadcast, never re-signed
     assert contract.functions.totalSupply().call() == 7 * TOKEN

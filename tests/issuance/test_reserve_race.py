@@ -1,7 +1,6 @@
 """Concurrency: mints racing for the last shares in custody, each in its own worker process."""
 from __future__ import annotations
 
-import time
 from decimal import Decimal
 
 import pytest
@@ -10,10 +9,11 @@ from issuance import services
 from issuance.models import MintRequest
 from custody.services import shares_in_custody
 from ledger.balances import balance
+from tests.conftest import wait_until_an_append_waits
 
 from .committed import committed_token_and_partner
 from .support import OPS, book_custody_shares, token_contract
-from .workers import start_process_mint, worker_env
+from .workers import start_process_mints_together, worker_env
 
 pytestmark = pytest.mark.slow
 TOKEN = 10**18
@@ -31,12 +31,13 @@ def test_partners_racing_for_the_last_shares_never_over_issue(subprocess_env, ke
     # The custodian reports 8 fewer shares than the journals claimed: 10 back the 18 tokens asked for.
     book_custody_shares(symbol, "-8", reason="custodian statement")
 
-    env = worker_env(subprocess_env, keys)
-    start_at = time.time() + 2.5  # every worker is imported and waiting before the gun
-    workers = [start_process_mint(request_id, env, start_at) for request_id in requests]
+    # Each worker follows its receipt to the end: six contending for the reserve lock on a loaded machine can
+    # use up the default 5 s before their mint is mined, and come back "broadcast" instead of "completed".
+    env = {**worker_env(subprocess_env, keys), "ISSUANCE_RECEIPT_WAIT_SECONDS": "120"}
+    workers = start_process_mints_together(requests, env)
     outcomes = []
     for worker in workers:
-        out, err = worker.communicate(timeout=60)
+        out, err = worker.communicate(timeout=600)
         assert worker.returncode == 0, err
         outcomes.append(out.strip())
 
@@ -81,11 +82,11 @@ def test_a_mint_confirmed_during_a_reserve_check_is_counted_once(committed_db, s
 
     def confirmed_between_the_reads(instrument):
         confirming.start()
-        confirming.join(timeout=3)  # long enough to commit, unless appends are held back
+        wait_until_an_append_waits(confirming)  # it committed, or it waits for the appends held back
         return read_in_flight(instrument)
 
     monkeypatch.setattr(reserves, "in_flight_mint_shares", confirmed_between_the_reads)
     check = reserves.reserve_check(token.instrument, Decimal(0))
     assert check.outstanding_shares + check.in_flight_shares == 1
-    confirming.join(timeout=30)
+    confirming.join(timeout=120)
     assert services.get_mint(request.id).status == MintRequest.Status.COMPLETED
