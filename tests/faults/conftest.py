@@ -97,7 +97,7 @@ class CeleryWorker:
              "--without-gossip", "--without-mingle", "--without-heartbeat", "-n", f"faults-{os.getpid()}-{time.time()}"],
             env=env, cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT)
 
-    def wait_for_death(self, timeout: float = 60) -> int:
+    def wait_for_death(self, timeout: float = 300) -> int:  # a loaded machine: importing alone can take a minute
         return self.process.wait(timeout=timeout)
 
     def stop(self) -> None:

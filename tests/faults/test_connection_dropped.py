@@ -65,11 +65,12 @@ def cut_connection_while_stalled(script: str, request_id: str, stalled_line: str
     child = subprocess.Popen([sys.executable, "-c", script, request_id, marker], env=env, cwd=ROOT,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        assert read_line(child, 60) == stalled_line
-        backend = wait_until(lambda: stalled_backend(marker), 10, "the child to stall inside its transaction")
+        assert read_line(child, 300) == stalled_line  # importing Django can take a minute on a loaded machine
+        # well within the child's pg_sleep(60), which holds the append lock when a failed test leaves it behind
+        backend = wait_until(lambda: stalled_backend(marker), 30, "the child to stall inside its transaction")
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_terminate_backend(%s)", [backend])
-        _, err = child.communicate(timeout=30)
+        _, err = child.communicate(timeout=120)
     finally:
         if child.poll() is None:
             child.kill()

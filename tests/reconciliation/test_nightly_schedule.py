@@ -55,7 +55,8 @@ def test_the_nightly_task_reconciles_on_a_real_worker_against_redis(
          f"{queue}@%h", "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "warning"],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
-        outcome = run_nightly_reconciliation.apply_async(queue=queue).get(timeout=90)
+        # The worker's start is included: importing Django and Celery can take a minute on a loaded machine.
+        outcome = run_nightly_reconciliation.apply_async(queue=queue).get(timeout=300)
     finally:
         worker.terminate()
         log = worker.communicate(timeout=30)[0]
