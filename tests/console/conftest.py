@@ -155,7 +155,7 @@ def console_server(django_db_setup, django_db_blocker) -> Iterator[LiveServer]:
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        _wait_for(url + "/admin/login/", server, timeout=30)
+        _wait_for(url + "/admin/login/", server, timeout=120)  # the first page imports the admin: slow when loaded
         yield LiveServer(url)
     finally:
         server.terminate()
@@ -224,7 +224,7 @@ def browser_page(chromium, console_server):
     """A fresh browser context (no cookies) with a `login(user)` helper that uses the real login form."""
     context = chromium.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
-    page.set_default_timeout(10_000)
+    page.set_default_timeout(30_000)  # Playwright's default; a page of a loaded runserver can take seconds
 
     def login(user) -> None:
         page.goto(f"{console_server.url}/admin/login/?next=/admin/")

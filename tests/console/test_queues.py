@@ -3,10 +3,12 @@ naming the person, and nobody approves a mint they asked for themselves."""
 from __future__ import annotations
 
 import html
+from decimal import Decimal
 
 import pytest
 from django.urls import reverse
 
+from issuance import admin as issuance_admin
 from issuance import services
 from issuance.models import MintRequest, RedeemRequest
 from issuance.watcher import watch_deployment
@@ -34,6 +36,14 @@ def waiting_mint(market) -> MintRequest:
     mint = market.request_mint("1500")
     assert mint.status == "requested"
     return mint
+
+
+@pytest.fixture
+def patient_process_now(monkeypatch) -> None:
+    """The "process now" action follows a receipt for 2 s counted from the start of the step, which a loaded
+    machine can spend signing and broadcasting; the request is then left "broadcast" for the worker. These tests
+    are about what the action does, not how long a web request may wait for the chain."""
+    monkeypatch.setattr(issuance_admin, "PROCESS_NOW_WAIT_SECONDS", Decimal(60))
 
 
 def act(client, changelist: str, action: str, selected: list[str], **typed) -> str:
@@ -100,7 +110,8 @@ def test_rejecting_needs_a_reason_and_records_it_with_the_approver(client_as, wa
     assert last_event("mint_request", mint.id).metadata["actor"] == f"user:{approver.user.username}"
 
 
-def test_an_approved_mint_is_secured_by_journal_and_processed_now_onto_the_chain(client_as, market, waiting_mint):
+def test_an_approved_mint_is_secured_by_journal_and_processed_now_onto_the_chain(client_as, market, waiting_mint,
+                                                                                patient_process_now):
     approver = client_as("approver")
     act(approver, MINTS, "approve", [waiting_mint.id])
     market.shares_arrive("1500")
@@ -133,7 +144,8 @@ def test_a_queue_filters_requests_stuck_in_their_stage(client_as, waiting_mint, 
     assert not listed(status__exact="approved")
 
 
-def test_a_held_deposit_is_assigned_burned_and_released_from_the_console(client_as, market, settings):
+def test_a_held_deposit_is_assigned_burned_and_released_from_the_console(client_as, market, settings,
+                                                                         patient_process_now):
     """Tokens arrive from a wallet whose allowlisting was revoked: the watcher holds them; only an approver may
     say whose they are, then the burn runs and the shares are released by hand (no broker link)."""
     market.shares_arrive("100")
