@@ -115,15 +115,13 @@ def receiver():
         item.close()
 
 
-class Listener:
-    """A bare TCP server on loopback that counts connections (an internal service, or a receiver that sends
-    its answer one byte at a time for `drip_seconds`)."""
+class LoopbackServer:
+    """A TCP server on loopback that counts connections and handles each on a thread of its own (`handle`)."""
 
-    def __init__(self, drip_seconds: float = 0.0):
+    def __init__(self):
         self.sock = socket.create_server(("127.0.0.1", 0))
         self.port = self.sock.getsockname()[1]
         self.connections = 0
-        self.drip_seconds = drip_seconds
         threading.Thread(target=self._serve, daemon=True).start()
 
     def _serve(self):
@@ -133,9 +131,24 @@ class Listener:
             except OSError:
                 return
             self.connections += 1
-            threading.Thread(target=self._answer, args=(conn,), daemon=True).start()
+            threading.Thread(target=self.handle, args=(conn,), daemon=True).start()
 
-    def _answer(self, conn):
+    def handle(self, conn: socket.socket):
+        raise NotImplementedError
+
+    def close(self):
+        self.sock.close()
+
+
+class Listener(LoopbackServer):
+    """A bare TCP server on loopback that counts connections (an internal service, or a receiver that sends
+    its answer one byte at a time for `drip_seconds`)."""
+
+    def __init__(self, drip_seconds: float = 0.0):
+        self.drip_seconds = drip_seconds
+        super().__init__()
+
+    def handle(self, conn):
         with conn:
             try:
                 conn.recv(65536)
@@ -147,9 +160,6 @@ class Listener:
                 conn.sendall(b": y\r\nContent-Length: 0\r\n\r\n")
             except OSError:
                 pass
-
-    def close(self):
-        self.sock.close()
 
 
 @dataclass(frozen=True)
@@ -203,7 +213,7 @@ def partner_dns(monkeypatch) -> dict[str, str | None]:
     return answers
 
 
-class ConnectProxy:
+class ConnectProxy(LoopbackServer):
     """An operator's forward proxy: it opens CONNECT tunnels to the names it resolves itself (`names`), and logs
     each request's method and target in `requests`; `refuse` answers every one 403."""
 
@@ -211,19 +221,10 @@ class ConnectProxy:
         self.names = names
         self.refuse = refuse
         self.requests: list[str] = []
-        self.sock = socket.create_server(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
-        threading.Thread(target=self._serve, daemon=True).start()
+        super().__init__()
+        self.url = f"http://127.0.0.1:{self.port}"
 
-    def _serve(self):
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._tunnel, args=(conn,), daemon=True).start()
-
-    def _tunnel(self, client: socket.socket):
+    def handle(self, client: socket.socket):
         with client:
             head = b""
             while b"\r\n\r\n" not in head:
@@ -251,9 +252,6 @@ class ConnectProxy:
                 sink.sendall(data)
         with contextlib.suppress(OSError):
             sink.shutdown(socket.SHUT_WR)
-
-    def close(self):
-        self.sock.close()
 
 
 @pytest.fixture
