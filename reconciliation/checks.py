@@ -228,7 +228,7 @@ class _Check:
         pending_mint, pending_redeem = self.ledger.pending_mint, self.ledger.pending_redeem
         leaving = self.ledger.leaving_custody
         burns_not_booked = sum(self.inputs.chain_burns.values(), ZERO)
-        expected_excess = pending_mint + pending_redeem + sum(leaving.values(), ZERO) + burns_not_booked
+        expected_excess = pending_mint + pending_redeem + self.ledger.leaving_total + burns_not_booked
         if pending_mint:
             self.notes.append(f"{decimal_str(pending_mint)} shares secured for mints not yet minted")
         if pending_redeem:
@@ -275,7 +275,7 @@ class _Check:
                        "pending_mint": self.ledger.pending_mint, "pending_redeem": self.ledger.pending_redeem,
                        "outgoing_journal": self.ledger.outgoing_journals},
             "in_flight": {"mint": self.ledger.pending_mint, "redeem": self.ledger.pending_redeem,
-                          "journaled_out": sum(self.ledger.leaving_custody.values(), ZERO),
+                          "journaled_out": self.ledger.leaving_total,
                           "chain_mints": self.inputs.chain_mints, "chain_burns": self.inputs.chain_burns},
             "not_ours": self.not_ours(), "shares_free": self.shares_free(custody_total),
             "custody_by_account": self.custody_by_account, "supply_by_network": self.supply_by_network,
@@ -287,7 +287,7 @@ class _Check:
     def not_ours(self) -> dict[str, Decimal]:
         """Shares in custody that may not back tokens, as the ledger says: owed back to partners (tokens burned,
         shares not yet released), released by journal and not booked out yet, journaled in and claimed by none."""
-        return {"owed_back": self.ledger.owed_back, "leaving": sum(self.ledger.leaving_custody.values(), ZERO),
+        return {"owed_back": self.ledger.owed_back, "leaving": self.ledger.leaving_total,
                 "unclaimed": self.ledger.unclaimed}
 
     def shares_free(self, custody_total: Decimal | None) -> Decimal | None:

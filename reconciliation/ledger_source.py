@@ -78,6 +78,11 @@ class InstrumentLedger:
         return {account: -amount for account, amount in self.outgoing_journals.items() if amount < 0}
 
     @property
+    def leaving_total(self) -> Decimal:
+        """Shares leaving custody by journal, over every custody account (leaving_custody summed)."""
+        return sum(self.leaving_custody.values(), Decimal(0))
+
+    @property
     def unclaimed(self) -> Decimal:
         """Shares journaled into custody that no request claimed (a negative incoming clearing account). A
         positive one (a mint's journal claimed, not booked yet) is not in custody:* yet and adds nothing."""
